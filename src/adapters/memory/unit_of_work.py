@@ -1,0 +1,358 @@
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Collection, Iterable, Mapping
+from datetime import datetime
+from typing import Any, Self, TypeVar
+
+import attrs
+
+from core.identity.domain import ApiToken, HandleTaken, TokenNotFound, User, UserNotFound
+from core.identity.ports import ChainHead
+from core.ledger.domain import (
+    PLATFORM_OWNER,
+    Account,
+    AccountAlreadyExists,
+    AccountBalance,
+    AccountKind,
+    AccountNotFound,
+    JournalEntry,
+    StatementLine,
+)
+from core.ledger.ports import SnapshotLine
+from core.shared.audit import GENESIS_HASH, AuditDraft, AuditRecord, chain_for, seal
+from core.shared.errors import ConcurrentUpdate
+from core.shared.events import DomainEvent
+from core.shared.idempotency import KeyAlreadyClaimed, StoredResult
+from core.shared.ids import AccountId, IdempotencyKey, SnapshotId, TokenId, UserId, new_id
+from core.shared.money import Currency, Money
+
+R = TypeVar("R")
+
+
+@attrs.define
+class _PostingRow:
+    seq: int
+    entry: JournalEntry
+    account_id: AccountId
+    amount: Money
+    balance_after: Money | None
+
+
+@attrs.define
+class OutboxRow:
+    seq: int
+    event: DomainEvent
+
+
+class MemoryStore:
+    """All state of an in-memory installation. Thread-safe through one re-entrant lock."""
+
+    def __init__(self, *, audit_chains: int = 8) -> None:
+        self.lock = threading.RLock()
+        self.audit_chains = audit_chains
+        self.accounts: dict[AccountId, Account] = {}
+        self.account_slots: dict[tuple[str, AccountKind, str, str], AccountId] = {}
+        self.entries: dict[str, JournalEntry] = {}
+        self.postings: list[_PostingRow] = []
+        self.snapshots: list[tuple[SnapshotId, datetime, SnapshotLine]] = []
+        self.idempotency: dict[tuple[str, str], StoredResult[Any]] = {}
+        self.audit: dict[int, list[AuditRecord]] = {}
+        self.outbox: list[OutboxRow] = []
+        self.users: dict[UserId, User] = {}
+        self.handles: dict[str, UserId] = {}
+        self.tokens: dict[TokenId, ApiToken] = {}
+        self.token_hashes: dict[str, TokenId] = {}
+        self.seq = itertools.count(1)
+
+
+def _copy(obj: R) -> R:
+    return attrs.evolve(obj)  # type: ignore[misc]  # entities are attrs classes
+
+
+class MemoryUnitOfWork:
+    """A transaction over a ``MemoryStore``. Holds the store lock from ``__enter__`` to
+    ``__exit__``; every write registers its undo, run in reverse unless committed."""
+
+    def __init__(self, store: MemoryStore, *, dry_run: bool = False) -> None:
+        self._store = store
+        self._dry_run = dry_run
+        self._undo: list[Callable[[], None]] = []
+        self._committed = False
+        self.accounts = _Accounts(self)
+        self.journal = _Journal(self)
+        self.snapshots = _Snapshots(self)
+        self.users = _Users(self)
+        self.tokens = _Tokens(self)
+        self.idempotency = _Idempotency(self)
+        self.audit = _Audit(self)
+        self.audit_log = _AuditLog(self)
+        self.outbox = _Outbox(self)
+
+    @property
+    def store(self) -> MemoryStore:
+        return self._store
+
+    def on_rollback(self, undo: Callable[[], None]) -> None:
+        self._undo.append(undo)
+
+    def __enter__(self) -> Self:
+        self._store.lock.acquire()
+        self._undo.clear()
+        self._committed = False
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            if not self._committed:
+                for undo in reversed(self._undo):
+                    undo()
+        finally:
+            self._undo.clear()
+            self._store.lock.release()
+
+    def commit(self) -> None:
+        if self._dry_run:
+            return  # __exit__ undoes everything: a dry run changes nothing
+        self._committed = True
+
+
+class _Part:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def _s(self) -> MemoryStore:
+        return self._uow.store
+
+
+class _Accounts(_Part):
+    def add(self, account: Account) -> None:
+        slot = (account.owner_id, account.kind, account.currency.code, account.label)
+        if slot in self._s.account_slots or account.id in self._s.accounts:
+            raise AccountAlreadyExists(account.owner_id, account.kind.value, account.currency.code)
+        self._s.accounts[account.id] = _copy(account)
+        self._s.account_slots[slot] = account.id
+
+        def undo() -> None:
+            del self._s.accounts[account.id]
+            del self._s.account_slots[slot]
+
+        self._uow.on_rollback(undo)
+
+    def get(self, account_id: AccountId) -> Account:
+        try:
+            return _copy(self._s.accounts[account_id])
+        except KeyError:
+            raise AccountNotFound(account_id) from None
+
+    def lock(self, account_ids: Collection[AccountId]) -> dict[AccountId, Account]:
+        # The store lock already serialises transactions; order matters only for SQL.
+        return {aid: self.get(aid) for aid in sorted(account_ids)}
+
+    def find(self, *, owner_id: str, kind: AccountKind, currency: Currency, label: str = "") -> Account | None:
+        aid = self._s.account_slots.get((owner_id, kind, currency.code, label))
+        return None if aid is None else self.get(aid)
+
+    def of_owner(self, owner_id: str, kind: AccountKind) -> list[Account]:
+        found = [a for a in self._s.accounts.values() if a.owner_id == owner_id and a.kind is kind]
+        return [_copy(a) for a in sorted(found, key=lambda a: (a.currency.code, a.label, a.id))]
+
+    def ensure_platform(self, kind: AccountKind, currency: Currency, label: str, *, at: datetime) -> Account:
+        existing = self.find(owner_id=PLATFORM_OWNER, kind=kind, currency=currency, label=label)
+        if existing is not None:
+            return existing
+        account = Account.open(
+            id=AccountId(new_id("acc")), owner_id=PLATFORM_OWNER, kind=kind, currency=currency, label=label, at=at
+        )
+        self.add(account)
+        return account
+
+    def save_balances(self, accounts: Iterable[Account]) -> None:
+        for account in accounts:
+            stored = self._s.accounts.get(account.id)
+            if stored is None:
+                raise AccountNotFound(account.id)
+            if stored.version != account.version:
+                raise ConcurrentUpdate(f"account {account.id}")
+            account.version += 1
+            self._s.accounts[account.id] = _copy(account)
+
+            def undo(previous: Account = stored) -> None:
+                self._s.accounts[previous.id] = previous
+
+            self._uow.on_rollback(undo)
+
+    def balances(self) -> list[AccountBalance]:
+        derived: dict[AccountId, int] = {}
+        for row in self._s.postings:
+            derived[row.account_id] = derived.get(row.account_id, 0) + row.amount.minor
+        out = []
+        for a in sorted(self._s.accounts.values(), key=lambda a: a.id):
+            balance = a.balance if a.kind.keeps_running_balance else Money(derived.get(a.id, 0), a.currency)
+            out.append(AccountBalance(account_id=a.id, owner_id=a.owner_id, kind=a.kind, balance=balance))
+        return out
+
+
+class _Journal(_Part):
+    def append(self, entry: JournalEntry, balances_after: Mapping[AccountId, Money | None]) -> None:
+        if entry.id in self._s.entries:
+            raise ValueError(f"journal entry {entry.id} exists already; entries are append-only")
+        self._s.entries[entry.id] = entry
+        rows = [
+            _PostingRow(next(self._s.seq), entry, p.account_id, p.amount, balances_after.get(p.account_id))
+            for p in entry.postings
+        ]
+        self._s.postings.extend(rows)
+
+        def undo() -> None:
+            del self._s.entries[entry.id]
+            del self._s.postings[-len(rows) :]
+
+        self._uow.on_rollback(undo)
+
+    def statement(self, account_id: AccountId, *, before_seq: int | None, limit: int) -> list[StatementLine]:
+        lines = []
+        for row in reversed(self._s.postings):
+            if row.account_id != account_id or (before_seq is not None and row.seq >= before_seq):
+                continue
+            lines.append(
+                StatementLine(
+                    seq=row.seq,
+                    entry_id=row.entry.id,
+                    kind=row.entry.kind,
+                    occurred_at=row.entry.occurred_at,
+                    memo=row.entry.memo,
+                    amount=row.amount,
+                    balance_after=row.balance_after,
+                )
+            )
+            if len(lines) == limit:
+                break
+        return lines
+
+    def derived_balance(self, account_id: AccountId, currency: Currency) -> Money:
+        return Money(sum(r.amount.minor for r in self._s.postings if r.account_id == account_id), currency)
+
+
+class _Snapshots(_Part):
+    def add(self, snapshot_id: SnapshotId, taken_at: datetime, lines: Iterable[SnapshotLine]) -> None:
+        rows = [(snapshot_id, taken_at, line) for line in lines]
+        self._s.snapshots.extend(rows)
+        count = len(rows)
+
+        def undo() -> None:
+            if count:
+                del self._s.snapshots[-count:]
+
+        self._uow.on_rollback(undo)
+
+
+class _Users(_Part):
+    def add(self, user: User) -> None:
+        if user.handle in self._s.handles:
+            raise HandleTaken(user.handle)
+        self._s.users[user.id] = _copy(user)
+        self._s.handles[user.handle] = user.id
+
+        def undo() -> None:
+            del self._s.users[user.id]
+            del self._s.handles[user.handle]
+
+        self._uow.on_rollback(undo)
+
+    def get(self, user_id: UserId) -> User:
+        try:
+            return _copy(self._s.users[user_id])
+        except KeyError:
+            raise UserNotFound(user_id) from None
+
+    def by_handle(self, handle: str) -> User | None:
+        uid = self._s.handles.get(handle)
+        return None if uid is None else self.get(uid)
+
+    def user_exists(self, user_id: str) -> bool:
+        return user_id in self._s.users
+
+
+class _Tokens(_Part):
+    def add(self, token: ApiToken) -> None:
+        self._s.tokens[token.id] = _copy(token)
+        self._s.token_hashes[token.token_hash] = token.id
+
+        def undo() -> None:
+            del self._s.tokens[token.id]
+            del self._s.token_hashes[token.token_hash]
+
+        self._uow.on_rollback(undo)
+
+    def get(self, token_id: TokenId) -> ApiToken:
+        try:
+            return _copy(self._s.tokens[token_id])
+        except KeyError:
+            raise TokenNotFound(token_id) from None
+
+    def by_hash(self, token_hash: str) -> ApiToken | None:
+        tid = self._s.token_hashes.get(token_hash)
+        return None if tid is None else self.get(tid)
+
+    def save(self, token: ApiToken) -> None:
+        previous = self._s.tokens[token.id]
+        self._s.tokens[token.id] = _copy(token)
+
+        def undo() -> None:
+            self._s.tokens[token.id] = previous
+
+        self._uow.on_rollback(undo)
+
+
+class _Idempotency(_Part):
+    def find(self, scope: str, key: IdempotencyKey, result_type: type[R]) -> StoredResult[R] | None:
+        return self._s.idempotency.get((scope, key))
+
+    def save(self, scope: str, key: IdempotencyKey, stored: StoredResult[Any]) -> None:
+        if (scope, key) in self._s.idempotency:
+            raise KeyAlreadyClaimed(key)
+        self._s.idempotency[(scope, key)] = stored
+
+        def undo() -> None:
+            del self._s.idempotency[(scope, key)]
+
+        self._uow.on_rollback(undo)
+
+
+class _Audit(_Part):
+    def append(self, draft: AuditDraft) -> AuditRecord:
+        chain = chain_for(draft.id, self._s.audit_chains)
+        records = self._s.audit.setdefault(chain, [])
+        prev = records[-1].hash if records else GENESIS_HASH
+        record = seal(draft, chain=chain, seq=len(records) + 1, prev_hash=prev)
+        records.append(record)
+        self._uow.on_rollback(lambda: records.remove(record))
+        return record
+
+
+class _AuditLog(_Part):
+    def heads(self) -> list[ChainHead]:
+        return [
+            ChainHead(chain=c, last_seq=len(rs), last_hash=rs[-1].hash)
+            for c, rs in sorted(self._s.audit.items())
+            if rs
+        ]
+
+    def records(self, chain: int, *, after_seq: int, limit: int) -> list[AuditRecord]:
+        return [r for r in self._s.audit.get(chain, []) if r.seq > after_seq][:limit]
+
+
+class _Outbox(_Part):
+    def add(self, events: Iterable[DomainEvent]) -> None:
+        rows = [OutboxRow(next(self._s.seq), e) for e in events]
+        self._s.outbox.extend(rows)
+        count = len(rows)
+
+        def undo() -> None:
+            if count:
+                del self._s.outbox[-count:]
+
+        self._uow.on_rollback(undo)

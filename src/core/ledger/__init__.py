@@ -1,0 +1,1 @@
+"""Ledger & wallets: accounts, balanced journal entries, balances and statements."""

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from attrs import frozen
+
+from core.ledger.domain import (
+    AccountKind,
+    AccountNotFound,
+    Actions,
+    EntryKind,
+    FundsTransferred,
+    JournalEntry,
+    Posting,
+    WalletNotFound,
+    apply_entry,
+)
+from core.ledger.ports import LedgerUnitOfWork
+from core.shared.actor import Actor
+from core.shared.authorization import Authorizer
+from core.shared.commands import Change, CommandRunner
+from core.shared.errors import InvalidInput
+from core.shared.ids import AccountId, CorrelationId, EntryId, EventId, IdempotencyKey, new_id
+from core.shared.money import Money
+from core.shared.time import Clock
+
+
+@frozen(kw_only=True)
+class TransferFundsCommand:
+    by: Actor
+    idempotency_key: IdempotencyKey
+    correlation_id: CorrelationId
+    from_wallet_id: AccountId
+    to_wallet_id: AccountId
+    amount: Money
+    memo: str = ""
+
+
+@frozen(kw_only=True)
+class TransferFundsResult:
+    entry_id: EntryId
+    from_wallet_id: AccountId
+    to_wallet_id: AccountId
+    amount: Money
+    from_balance: Money
+
+
+class TransferFunds:
+    """Move money from the actor's wallet to another wallet in the same currency.
+
+    Both wallets are locked in id order, the source may not go below zero, and the move
+    is one balanced entry. The recipient is named by wallet id; a missing recipient and a
+    foreign source are both WalletNotFound. Raises Forbidden, WalletNotFound,
+    InvalidInput, CurrencyMismatch, InsufficientFunds. Emits FundsTransferred."""
+
+    def __init__(self, new_uow: Callable[[], LedgerUnitOfWork], authorizer: Authorizer, clock: Clock) -> None:
+        self._runner = CommandRunner(new_uow, authorizer, clock)
+        self._clock = clock
+
+    def __call__(self, command: TransferFundsCommand) -> TransferFundsResult:
+        def body(uow: LedgerUnitOfWork) -> Change[TransferFundsResult]:
+            if not command.amount.is_positive:
+                raise InvalidInput("amount", "a transfer must be positive")
+            if command.from_wallet_id == command.to_wallet_id:
+                raise InvalidInput("to_wallet_id", "cannot transfer to the same wallet")
+            try:
+                locked = uow.accounts.lock([command.from_wallet_id, command.to_wallet_id])
+            except AccountNotFound as missing:
+                raise WalletNotFound(missing.account_id) from None
+            source, target = locked[command.from_wallet_id], locked[command.to_wallet_id]
+            if source.kind is not AccountKind.WALLET or source.owner_id != command.by.id:
+                raise WalletNotFound(source.id)
+            if target.kind is not AccountKind.WALLET:
+                raise WalletNotFound(target.id)
+            now = self._clock.now()
+            before = (source.balance, target.balance)
+            entry = JournalEntry(
+                id=EntryId(new_id("ent")),
+                kind=EntryKind.TRANSFER,
+                occurred_at=now,
+                initiated_by=command.by.ref,
+                memo=command.memo,
+                postings=(Posting(source.id, command.amount.negated()), Posting(target.id, command.amount)),
+            )
+            after = apply_entry(entry, locked)
+            uow.accounts.save_balances([source, target])
+            uow.journal.append(entry, after)
+            return Change(
+                result=TransferFundsResult(
+                    entry_id=entry.id,
+                    from_wallet_id=source.id,
+                    to_wallet_id=target.id,
+                    amount=command.amount,
+                    from_balance=source.balance,
+                ),
+                target=f"wallet:{source.id}",
+                before={"from_balance_minor": before[0].minor, "to_balance_minor": before[1].minor},
+                after={
+                    "from_balance_minor": source.balance.minor,
+                    "to_balance_minor": target.balance.minor,
+                    "to_wallet_id": target.id,
+                    "entry_id": entry.id,
+                },
+                events=(
+                    FundsTransferred(
+                        event_id=EventId(new_id("evt")),
+                        occurred_at=now,
+                        aggregate_id=source.id,
+                        entry_id=entry.id,
+                        from_wallet_id=source.id,
+                        to_wallet_id=target.id,
+                        amount=command.amount,
+                    ),
+                ),
+            )
+
+        return self._runner.run(
+            command,
+            action=Actions.TRANSFER,
+            target=f"wallet:{command.from_wallet_id}",
+            result_type=TransferFundsResult,
+            body=body,
+        )

@@ -1,0 +1,190 @@
+"""The one composition root: every entry point and every embedder builds gigcore here.
+
+Rings (dependency-injector containers) per concern: ``Platform`` (clock, policy),
+a persistence ring (memory or SQL), and ``UseCases``, which only knows port-shaped names,
+so swapping the persistence ring is a constructor call, not a patch. Nothing is built at
+import time; ``build``/``build_in_memory`` return a ``Runtime`` with explicit
+``start``/``stop``.
+
+Embedding::
+
+    from entrypoints.container import build_in_memory
+    runtime = build_in_memory()
+    wallet = runtime.use_cases.open_wallet()(OpenWalletCommand(...))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from attrs import frozen
+from dependency_injector import containers, providers
+
+from adapters.memory import MemoryStore, MemoryUnitOfWork
+from core.identity.domain import PolicyAuthorizer
+from core.identity.use_cases.authenticate_token import AuthenticateToken
+from core.identity.use_cases.create_user import CreateUser
+from core.identity.use_cases.issue_api_token import IssueApiToken
+from core.identity.use_cases.revoke_api_token import RevokeApiToken
+from core.identity.use_cases.verify_audit_log import VerifyAuditLog
+from core.ledger.use_cases.deposit_sandbox_funds import DepositSandboxFunds
+from core.ledger.use_cases.get_balance import GetBalance
+from core.ledger.use_cases.get_statement import GetStatement
+from core.ledger.use_cases.list_wallets import ListWallets
+from core.ledger.use_cases.open_wallet import OpenWallet
+from core.ledger.use_cases.take_balance_snapshots import TakeBalanceSnapshots
+from core.ledger.use_cases.transfer_funds import TransferFunds
+from core.shared.time import Clock, SystemClock
+from entrypoints.settings import Settings
+
+
+class Platform(containers.DeclarativeContainer):
+    clock = providers.Singleton(SystemClock)
+    authorizer = providers.Singleton(PolicyAuthorizer)
+
+
+class MemoryPersistence(containers.DeclarativeContainer):
+    config = providers.Configuration()
+    store = providers.Singleton(MemoryStore, audit_chains=config.audit_chains)
+    uow_factory = providers.Singleton(partial, MemoryUnitOfWork, store)
+    dry_run_uow_factory = providers.Singleton(partial, MemoryUnitOfWork, store, dry_run=True)
+    ping = providers.Object(lambda: None)
+    migrate = providers.Object(lambda: None)
+
+
+def _sql_engine(url: str, pool_size: int) -> Any:
+    from adapters.sql.engine import open_engine  # imported when the SQL ring is used
+
+    yield from open_engine(url, pool_size=pool_size)
+
+
+def _sql_uow_factory(engine: Any, audit_chains: int, dry_run: bool) -> Callable[[], Any]:
+    from adapters.sql.unit_of_work import SqlUnitOfWork
+
+    return partial(SqlUnitOfWork, engine, audit_chains=audit_chains, dry_run=dry_run)
+
+
+def _sql_ping(engine: Any) -> Callable[[], None]:
+    from adapters.sql.engine import ping
+
+    return partial(ping, engine)
+
+
+def _sql_migrate(engine: Any) -> Callable[[], None]:
+    from adapters.sql.migrations import upgrade
+
+    return partial(upgrade, engine)
+
+
+class SqlPersistence(containers.DeclarativeContainer):
+    config = providers.Configuration()
+    engine = providers.Resource(_sql_engine, url=config.url, pool_size=config.pool_size)
+    uow_factory = providers.Singleton(_sql_uow_factory, engine, config.audit_chains, False)
+    dry_run_uow_factory = providers.Singleton(_sql_uow_factory, engine, config.audit_chains, True)
+    ping = providers.Singleton(_sql_ping, engine)
+    migrate = providers.Singleton(_sql_migrate, engine)
+
+
+class UseCases(containers.DeclarativeContainer):
+    """Every use case, wired to whatever persistence ring it is given. Use cases hold only
+    factories and pure collaborators, so one instance serves all threads."""
+
+    config = providers.Configuration()
+    new_uow = providers.Dependency()
+    clock = providers.Dependency()
+    authorizer = providers.Dependency()
+
+    open_wallet = providers.Singleton(OpenWallet, new_uow=new_uow, authorizer=authorizer, clock=clock)
+    deposit_sandbox_funds = providers.Singleton(
+        DepositSandboxFunds, new_uow=new_uow, authorizer=authorizer, clock=clock, enabled=config.sandbox_deposits
+    )
+    transfer_funds = providers.Singleton(TransferFunds, new_uow=new_uow, authorizer=authorizer, clock=clock)
+    get_balance = providers.Singleton(GetBalance, new_uow=new_uow, authorizer=authorizer, clock=clock)
+    get_statement = providers.Singleton(GetStatement, new_uow=new_uow, authorizer=authorizer)
+    list_wallets = providers.Singleton(ListWallets, new_uow=new_uow, authorizer=authorizer)
+    take_balance_snapshots = providers.Singleton(
+        TakeBalanceSnapshots, new_uow=new_uow, authorizer=authorizer, clock=clock
+    )
+    create_user = providers.Singleton(CreateUser, new_uow=new_uow, authorizer=authorizer, clock=clock)
+    issue_api_token = providers.Singleton(IssueApiToken, new_uow=new_uow, authorizer=authorizer, clock=clock)
+    revoke_api_token = providers.Singleton(RevokeApiToken, new_uow=new_uow, authorizer=authorizer, clock=clock)
+    authenticate_token = providers.Singleton(AuthenticateToken, new_uow=new_uow, clock=clock)
+    verify_audit_log = providers.Singleton(VerifyAuditLog, new_uow=new_uow, authorizer=authorizer)
+
+
+@frozen
+class Runtime:
+    """What an entry point or an embedding service holds.
+
+    ``use_cases`` commits; ``dry_run`` is the same graph over units of work that run every
+    statement and check, then roll back (``gigcore run --dry-run``)."""
+
+    settings: Settings
+    use_cases: UseCases
+    dry_run: UseCases
+    platform: Platform
+    persistence: containers.DeclarativeContainer
+
+    def start(self) -> None:
+        """Open pools (and migrate the embedded default). Idempotent."""
+        self.persistence.init_resources()
+        if self.settings.migrate_on_start:
+            self.migrate()
+
+    def stop(self) -> None:
+        self.persistence.shutdown_resources()
+
+    def migrate(self) -> None:
+        self.persistence.migrate()()  # type: ignore[attr-defined]
+
+    def ping_database(self) -> None:
+        """Raises if the database cannot answer a trivial query."""
+        self.persistence.ping()()  # type: ignore[attr-defined]
+
+    def new_unit_of_work(self) -> Any:
+        """A fresh unit of work; for tests, exports and embedders' own reads."""
+        return self.persistence.uow_factory()()  # type: ignore[attr-defined]
+
+
+def _use_cases(settings: Settings, platform: Platform, new_uow: Any) -> UseCases:
+    use_cases = UseCases(new_uow=new_uow, clock=platform.clock, authorizer=platform.authorizer)
+    use_cases.config.from_dict({"sandbox_deposits": settings.sandbox_deposits})
+    return use_cases
+
+
+def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Runtime:
+    """Production wiring from settings (``Settings.from_env()`` when omitted).
+
+    ``memory://`` selects the in-memory ring; any SQL URL the SQL ring. Call from an entry
+    point or an embedding service, never at import time; then ``runtime.start()``."""
+    settings = settings or Settings.from_env()
+    platform = Platform()
+    if clock is not None:
+        platform.clock.override(providers.Object(clock))
+    persistence: Any
+    if settings.uses_memory:
+        persistence = MemoryPersistence()
+        persistence.config.from_dict({"audit_chains": settings.audit_chains})
+    else:
+        persistence = SqlPersistence()
+        persistence.config.from_dict(
+            {"url": settings.database_url, "pool_size": settings.db_pool_size, "audit_chains": settings.audit_chains}
+        )
+    return Runtime(
+        settings=settings,
+        use_cases=_use_cases(settings, platform, persistence.uow_factory),
+        dry_run=_use_cases(settings, platform, persistence.dry_run_uow_factory),
+        platform=platform,
+        persistence=persistence,
+    )
+
+
+def build_in_memory(settings: Settings | None = None, *, clock: Clock | None = None) -> Runtime:
+    """The same graph over the in-memory adapters: for unit tests, demos and embedders'
+    own tests. Nothing touches the disk or the network."""
+    base = settings or Settings()
+    from attrs import evolve
+
+    return build(evolve(base, database_url="memory://"), clock=clock)

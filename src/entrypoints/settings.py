@@ -1,0 +1,126 @@
+"""Settings from ``GIGCORE_*`` environment variables, validated once at start.
+
+Every bad variable is reported in one SettingsError naming the variable and what it must
+be, so an operator fixes them all in one go.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from attrs import frozen
+
+PREFIX = "GIGCORE_"
+DEFAULT_DATABASE_URL = "sqlite:///var/gigcore.sqlite3"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class SettingsError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration: " + "; ".join(problems))
+
+
+def _one_of(*choices: str) -> Any:
+    def check(_inst: object, attribute: attrs.Attribute[str], value: str) -> None:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+
+    return check
+
+
+def _between(low: int, high: int) -> Any:
+    def check(_inst: object, attribute: attrs.Attribute[int], value: int) -> None:
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+
+    return check
+
+
+def _database_url(_inst: object, _attr: object, value: str) -> None:
+    if not (value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")) or value == "memory://"):
+        raise ValueError("must be memory://, a sqlite:/// path or a postgresql:// URL")
+
+
+@frozen(kw_only=True)
+class Settings:
+    """Configuration of one gigcore installation. See the README's configuration table."""
+
+    database_url: str = attrs.field(default=DEFAULT_DATABASE_URL, validator=_database_url)
+    auto_migrate: str = attrs.field(default="auto", validator=_one_of("auto", "true", "false"))
+    db_pool_size: int = attrs.field(default=10, validator=_between(1, 200))
+    host: str = "127.0.0.1"
+    port: int = attrs.field(default=8000, validator=_between(1, 65535))
+    log_level: str = attrs.field(default="info", validator=_one_of("debug", "info", "warning", "error"))
+    log_format: str = attrs.field(default="json", validator=_one_of("json", "console"))
+    max_body_bytes: int = attrs.field(default=64 * 1024, validator=_between(1024, 10 * 1024 * 1024))
+    sandbox_deposits: bool = True
+    audit_chains: int = attrs.field(default=8, validator=_between(1, 256))
+
+    @property
+    def uses_memory(self) -> bool:
+        return self.database_url == "memory://"
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def migrate_on_start(self) -> bool:
+        """The embedded default (SQLite) migrates itself; PostgreSQL only when asked."""
+        if self.auto_migrate == "auto":
+            return self.uses_sqlite
+        return self.auto_migrate == "true"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``GIGCORE_<FIELD>`` variables; ``overrides`` win (CLI flags).
+
+        Raises:
+            SettingsError: naming every variable that is malformed or out of range.
+        """
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+        values: dict[str, Any] = {}
+        for field in attrs.fields(cls):
+            name = PREFIX + field.name.upper()
+            if field.name in overrides and overrides[field.name] is not None:
+                values[field.name] = overrides[field.name]
+                continue
+            raw = env.get(name)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[field.name] = _parse(raw, field.type)
+            except ValueError as error:
+                problems.append(f"{name}={raw!r}: {error}")
+        for field in attrs.fields(cls):  # check every parsed value, not just the first bad one
+            if field.name not in values or field.validator is None:
+                continue
+            try:
+                field.validator(None, field, values[field.name])
+            except ValueError as error:
+                problems.append(f"{PREFIX}{field.name.upper()}={values[field.name]!r}: {error}")
+        if problems:
+            raise SettingsError(problems)
+        return cls(**values)
+
+
+def _parse(raw: str, kind: object) -> Any:
+    if kind in (bool, "bool"):
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ValueError("must be true or false")
+    if kind in (int, "int"):
+        try:
+            return int(raw.strip(), 10)
+        except ValueError:
+            raise ValueError("must be a whole number") from None
+    return raw.strip()
