@@ -53,7 +53,9 @@ class AuditLog(Protocol):
     """Read access to the stored audit chains, for verification."""
 
     def heads(self) -> list[ChainHead]:
-        """One head per chain that has records, by chain number."""
+        """One head per chain that has records or a non-empty head, by chain number. A
+        chain whose records exist but whose head row is gone is reported with
+        ``last_seq=-1`` and ``last_hash=""``, so its loss is detected too."""
         ...
 
     def records(self, chain: int, *, after_seq: int, limit: int) -> list[AuditRecord]:

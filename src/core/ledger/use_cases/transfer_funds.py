@@ -21,7 +21,7 @@ from core.shared.authorization import Authorizer
 from core.shared.commands import Change, CommandRunner
 from core.shared.errors import InvalidInput
 from core.shared.ids import AccountId, CorrelationId, EntryId, EventId, IdempotencyKey, new_id
-from core.shared.money import Money
+from core.shared.money import CurrencyMismatch, Money
 from core.shared.time import Clock
 
 
@@ -72,6 +72,10 @@ class TransferFunds:
                 raise WalletNotFound(source.id)
             if target.kind is not AccountKind.WALLET:
                 raise WalletNotFound(target.id)
+            # Currency before funds: a transfer that could never apply says so first.
+            for wallet in (source, target):
+                if wallet.currency != command.amount.currency:
+                    raise CurrencyMismatch(wallet.currency.code, command.amount.currency.code)
             now = self._clock.now()
             before = (source.balance, target.balance)
             entry = JournalEntry(
