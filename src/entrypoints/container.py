@@ -15,11 +15,12 @@ Embedding::
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from attrs import frozen
+from attrs import define, field
 from dependency_injector import containers, providers
 
 from adapters.memory import MemoryStore, MemoryUnitOfWork
@@ -114,7 +115,7 @@ class UseCases(containers.DeclarativeContainer):
     verify_audit_log = providers.Singleton(VerifyAuditLog, new_uow=new_uow, authorizer=authorizer)
 
 
-@frozen
+@define
 class Runtime:
     """What an entry point or an embedding service holds.
 
@@ -126,15 +127,24 @@ class Runtime:
     dry_run: UseCases
     platform: Platform
     persistence: containers.DeclarativeContainer
+    _lock: threading.Lock = field(factory=threading.Lock, init=False, repr=False)
+    _started: bool = field(default=False, init=False)
 
     def start(self) -> None:
-        """Open pools (and migrate the embedded default). Idempotent."""
-        self.persistence.init_resources()
-        if self.settings.migrate_on_start:
-            self.migrate()
+        """Open pools (and migrate the embedded default). Idempotent: the CLI starts the
+        runtime before serving and the app's lifespan starts it again."""
+        with self._lock:
+            if self._started:
+                return
+            self.persistence.init_resources()
+            if self.settings.migrate_on_start:
+                self.migrate()
+            self._started = True
 
     def stop(self) -> None:
-        self.persistence.shutdown_resources()
+        with self._lock:
+            self.persistence.shutdown_resources()
+            self._started = False
 
     def migrate(self) -> None:
         self.persistence.migrate()()  # type: ignore[attr-defined]

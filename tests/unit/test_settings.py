@@ -27,7 +27,12 @@ def test_every_bad_variable_is_named_at_once() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("GIGCORE_PORT", "0"), ("GIGCORE_PORT", "70000"), ("GIGCORE_SANDBOX_DEPOSITS", "maybe"), ("GIGCORE_AUDIT_CHAINS", "0")],
+    [
+        ("GIGCORE_PORT", "0"),
+        ("GIGCORE_PORT", "70000"),
+        ("GIGCORE_SANDBOX_DEPOSITS", "maybe"),
+        ("GIGCORE_AUDIT_CHAINS", "0"),
+    ],
 )
 def test_out_of_range_values_are_refused(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):

@@ -249,6 +249,16 @@ def _balanced(_inst: object, _attr: object, postings: tuple[Posting, ...]) -> No
             raise EntryNotBalanced(currency.code, total)
 
 
+MAX_MEMO = 280
+
+
+def _memo(_inst: object, _attr: object, value: str) -> None:
+    if len(value) > MAX_MEMO:
+        raise InvalidInput("memo", f"at most {MAX_MEMO} characters")
+    if any(ord(c) < 32 and c not in "\t" for c in value) or "\x7f" in value:
+        raise InvalidInput("memo", "control characters are not allowed")
+
+
 @frozen(kw_only=True)
 class JournalEntry:
     """An append-only, balanced set of postings. Never updated, never deleted: a mistake
@@ -258,7 +268,7 @@ class JournalEntry:
     kind: EntryKind
     occurred_at: datetime
     initiated_by: str
-    memo: str = ""
+    memo: str = field(default="", validator=_memo)
     postings: tuple[Posting, ...] = field(validator=_balanced)
 
 

@@ -68,7 +68,7 @@ def test_concurrent_requests_with_one_key_execute_once(world: World) -> None:
         start.wait()
         try:
             results.append(world.transfer(alice, wa.wallet_id, wb.wallet_id, eur(100), k))
-        except Exception as error:  # noqa: BLE001 - collected and asserted below
+        except Exception as error:
             errors.append(error)
 
     threads = [threading.Thread(target=send) for _ in range(8)]
@@ -97,8 +97,12 @@ def test_the_fingerprint_ignores_the_envelope_but_not_the_payload(world: World) 
 
     def cmd(actor, k, amount):  # type: ignore[no-untyped-def]
         return TransferFundsCommand(
-            by=actor, idempotency_key=k, correlation_id=correlation_id(None),
-            from_wallet_id=AccountId("a"), to_wallet_id=AccountId("b"), amount=amount,
+            by=actor,
+            idempotency_key=k,
+            correlation_id=correlation_id(None),
+            from_wallet_id=AccountId("a"),
+            to_wallet_id=AccountId("b"),
+            amount=amount,
         )
 
     assert fingerprint("t", cmd(alice, key(), eur(1))) == fingerprint("t", cmd(bob, key(), eur(1)))

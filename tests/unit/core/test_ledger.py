@@ -172,7 +172,14 @@ def test_statement_pages_newest_first_without_gaps_or_repeats(world: World) -> N
             break
     assert [line.amount.minor for line in seen] == [-7, -6, -5, -4, -3, -2, -1, 1_000]
     assert [line.balance_after.minor for line in seen if line.balance_after] == [
-        972, 979, 985, 990, 994, 997, 999, 1_000
+        972,
+        979,
+        985,
+        990,
+        994,
+        997,
+        999,
+        1_000,
     ]
     assert len({line.seq for line in seen}) == len(seen)
 
@@ -234,5 +241,27 @@ def test_the_system_owns_no_wallet(world: World) -> None:
 
     with pytest.raises(Forbidden):
         world.uc.open_wallet()(
-            OpenWalletCommand(by=SYSTEM, idempotency_key=key(), correlation_id=correlation_id(None), currency=Currency("EUR"))
+            OpenWalletCommand(
+                by=SYSTEM, idempotency_key=key(), correlation_id=correlation_id(None), currency=Currency("EUR")
+            )
         )
+
+
+@pytest.mark.parametrize("memo", ["x" * 281, "nul\x00byte", "bell\x07", "new\nline"])
+def test_memos_are_bounded_and_free_of_control_characters(world: World, memo: str) -> None:
+    alice = world.user("alice")
+    wa = world.wallet(alice)
+    from core.ledger.use_cases.deposit_sandbox_funds import DepositSandboxFundsCommand
+
+    with pytest.raises(InvalidInput):
+        world.uc.deposit_sandbox_funds()(
+            DepositSandboxFundsCommand(
+                by=alice,
+                idempotency_key=key(),
+                correlation_id=correlation_id(None),
+                wallet_id=wa.wallet_id,
+                amount=eur(5),
+                memo=memo,
+            )
+        )
+    assert world.balance(alice, wa.wallet_id) == eur(0)

@@ -9,11 +9,11 @@ from typing import Any
 from attrs import define
 
 from core.identity.use_cases.create_user import CreateUserCommand
+from core.ledger.domain import WalletView
 from core.ledger.use_cases.deposit_sandbox_funds import DepositSandboxFundsCommand, DepositSandboxFundsResult
 from core.ledger.use_cases.get_balance import GetBalanceQuery
 from core.ledger.use_cases.open_wallet import OpenWalletCommand
 from core.ledger.use_cases.transfer_funds import TransferFundsCommand, TransferFundsResult
-from core.ledger.domain import WalletView
 from core.shared.actor import Actor, Persona
 from core.shared.ids import AccountId, IdempotencyKey, correlation_id, idempotency_key
 from core.shared.money import Currency, Money

@@ -72,18 +72,24 @@ def _verify_chain(log: AuditLog, head: ChainHead) -> tuple[int, BrokenRecord | N
             rid = record.draft.id
             if record.seq != expected_seq:
                 return count, BrokenRecord(
-                    chain=head.chain, seq=expected_seq, record_id=None,
+                    chain=head.chain,
+                    seq=expected_seq,
+                    record_id=None,
                     reason=f"record {expected_seq} is missing (next stored is {record.seq}, id {rid})",
                 )
             if record.prev_hash != prev_hash:
                 return count, BrokenRecord(
-                    chain=head.chain, seq=record.seq, record_id=rid,
+                    chain=head.chain,
+                    seq=record.seq,
+                    record_id=rid,
                     reason="prev_hash does not match the previous record's hash",
                 )
             recomputed = chain_hash(prev_hash, record.draft, chain=head.chain, seq=record.seq)
             if recomputed != record.hash:
                 return count, BrokenRecord(
-                    chain=head.chain, seq=record.seq, record_id=rid,
+                    chain=head.chain,
+                    seq=record.seq,
+                    record_id=rid,
                     reason="content was changed after it was written (hash mismatch)",
                 )
             expected_seq, prev_hash = expected_seq + 1, record.hash
@@ -92,7 +98,9 @@ def _verify_chain(log: AuditLog, head: ChainHead) -> tuple[int, BrokenRecord | N
     last_seq = expected_seq - 1
     if last_seq != head.last_seq or prev_hash != head.last_hash:
         return count, BrokenRecord(
-            chain=head.chain, seq=last_seq + 1 if last_seq < head.last_seq else last_seq, record_id=None,
+            chain=head.chain,
+            seq=last_seq + 1 if last_seq < head.last_seq else last_seq,
+            record_id=None,
             reason=f"the chain head says {head.last_seq} records, {last_seq} were found intact",
         )
     return count, None

@@ -85,6 +85,4 @@ class OpenWallet:
                 ),
             )
 
-        return self._runner.run(
-            command, action=action, target=f"user:{owner}", result_type=WalletView, body=body
-        )
+        return self._runner.run(command, action=action, target=f"user:{owner}", result_type=WalletView, body=body)

@@ -58,9 +58,7 @@ class TakeBalanceSnapshots:
             for b in balances:
                 counts[b.balance.currency.code] += 1
                 sums[b.balance.currency.code] += b.balance.minor
-            totals = tuple(
-                CurrencyTotal(currency=c, accounts=counts[c], total_minor=sums[c]) for c in sorted(counts)
-            )
+            totals = tuple(CurrencyTotal(currency=c, accounts=counts[c], total_minor=sums[c]) for c in sorted(counts))
             return Change(
                 result=TakeBalanceSnapshotsResult(snapshot_id=snapshot_id, taken_at=now, totals=totals),
                 target=f"snapshot:{snapshot_id}",

@@ -1,0 +1,375 @@
+"""``gigcore``: the command line for operators and support staff.
+
+Settings come from ``GIGCORE_*`` variables (``Settings.from_env``) and the runtime from the
+one composition root, so every command is authorised and audited exactly like HTTP. An
+embedding service may run the commands against its own runtime by passing it as the
+click context object (``main(obj=runtime)``); the CLI then neither starts nor stops it.
+
+Errors print one line to stderr and exit with the code of their category
+(``entrypoints.cli.exit_codes``); output meant for programs is JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import attrs
+import typer
+from typer.core import TyperGroup
+
+from core.identity.domain import UserNotFound
+from core.identity.use_cases.create_user import CreateUserCommand
+from core.identity.use_cases.issue_api_token import IssueApiTokenCommand, IssueApiTokenResult
+from core.identity.use_cases.revoke_api_token import RevokeApiTokenCommand
+from core.identity.use_cases.verify_audit_log import AuditVerification, VerifyAuditLogQuery
+from core.shared.actor import Actor, ActorKind, Persona
+from core.shared.errors import DomainError
+from core.shared.ids import CorrelationId, IdempotencyKey, TokenId, UserId, idempotency_key
+from entrypoints.cli import exit_codes, payload, runnable
+from entrypoints.cli.errors import NotStaff, UnknownOperator, UnknownUseCase, UsageProblem
+from entrypoints.container import Runtime, build
+from entrypoints.settings import Settings, SettingsError
+
+CLI_ACTOR = Actor.system("cli")
+_DEFAULT_TTL_DAYS = attrs.fields(IssueApiTokenCommand).ttl_days.default
+
+
+class GigcoreGroup(TyperGroup):
+    """The top-level group: turns every failure into one line on stderr and an exit code.
+
+    Click's standalone mode would print usage errors in a box and let domain errors
+    escape as tracebacks; this runs the group non-standalone and maps errors once."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> int:
+        def invoke() -> Any:
+            return TyperGroup.main(
+                self,
+                args,
+                prog_name,
+                complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+
+        code = _guarded(invoke)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _guarded(invoke: Callable[[], Any]) -> int:
+    try:
+        returned = invoke()
+    except SettingsError as error:
+        _err("error: invalid configuration:")
+        for problem in error.problems:
+            _err(f"  {problem}")
+        return exit_codes.USAGE
+    except DomainError as error:
+        _err(f"error: {_one_line(error.detail)} [{error.code}]")
+        return exit_codes.exit_code_for(error)
+    except typer.Abort:
+        _err("error: aborted")
+        return exit_codes.UNEXPECTED
+    except Exception as error:
+        if not _is_usage_error(error):
+            _err(f"error: unexpected {type(error).__name__}: {_one_line(str(error))}")
+            return exit_codes.UNEXPECTED
+        if type(error).__name__ == "NoArgsIsHelpError":  # the help was printed already
+            return exit_codes.USAGE
+        ctx = getattr(error, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _err(f"error: {_one_line(error.format_message())}{where}")  # type: ignore[attr-defined]
+        return int(error.exit_code)  # type: ignore[attr-defined]
+    return returned if isinstance(returned, int) else exit_codes.OK
+
+
+app = typer.Typer(
+    cls=GigcoreGroup,
+    name="gigcore",
+    help="gigcore: the marketplace money core. Configure with GIGCORE_* variables (see the README).",
+    epilog=exit_codes.TABLE,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+users_app = typer.Typer(help="Create users (as the system actor, for bootstrap).", no_args_is_help=True)
+tokens_app = typer.Typer(help="Issue and revoke API tokens (as the system actor).", no_args_is_help=True)
+audit_app = typer.Typer(help="Check the audit log.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(audit_app, name="audit")
+
+KeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--idempotency-key",
+        help="Repeat a command safely: the same key returns the first result (default: a fresh UUID).",
+    ),
+]
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on (default: GIGCORE_HOST or 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: GIGCORE_PORT or 8000).")] = None,
+) -> None:
+    """Serve the HTTP API until SIGTERM or SIGINT (graceful shutdown)."""
+    from entrypoints.cli.serve import serve as run_server
+
+    code = run_server(Settings.from_env(host=host, port=port))
+    if code != exit_codes.OK:
+        raise typer.Exit(code)
+
+
+@app.command()
+def migrate(ctx: typer.Context) -> None:
+    """Bring the database schema up to date (the embedded SQLite default also does this on start)."""
+    with _runtime(ctx, start=False) as runtime:
+        runtime.migrate()
+        where = _redacted(runtime.settings.database_url)
+        if runtime.settings.uses_memory:
+            typer.echo(f"{where} keeps no schema: nothing to migrate")
+        else:
+            typer.echo(f"migrated {where} to the latest schema")
+
+
+@users_app.command("create")
+def users_create(
+    ctx: typer.Context,
+    handle: Annotated[str, typer.Argument(metavar="HANDLE", help="3-40 lowercase letters, digits, '.', '_' or '-'.")],
+    name: Annotated[str, typer.Option("--name", help="Display name.")],
+    persona: Annotated[list[Persona], typer.Option("--persona", help="Repeat for several personas.")],
+    key: KeyOption = None,
+) -> None:
+    """Create a user and print it as JSON. Staff personas (support, finance, admin) are not mixed with others."""
+    with _runtime(ctx) as runtime:
+        command = CreateUserCommand(
+            by=CLI_ACTOR,
+            idempotency_key=_key(key),
+            correlation_id=_correlation(),
+            handle=handle,
+            display_name=name,
+            personas=frozenset(persona),
+        )
+        typer.echo(payload.to_json(runtime.use_cases.create_user()(command)))
+
+
+@tokens_app.command("issue")
+def tokens_issue(
+    ctx: typer.Context,
+    *,
+    user: Annotated[str, typer.Argument(metavar="USER", help="The user's handle or id.")],
+    label: Annotated[str, typer.Option(help="What the token is for.")] = "api",
+    ttl_days: Annotated[
+        int | None, typer.Option(help=f"Days until it expires, 1-366 (default: {_DEFAULT_TTL_DAYS}).")
+    ] = None,
+    no_expiry: Annotated[bool, typer.Option("--no-expiry", help="A token that never expires.")] = False,
+    key: KeyOption = None,
+) -> None:
+    """Issue an API token; prints it as JSON with the secret, which is shown only this once."""
+    if no_expiry and ttl_days is not None:
+        raise UsageProblem("--ttl-days and --no-expiry exclude each other")
+    with _runtime(ctx) as runtime:
+        command = IssueApiTokenCommand(
+            by=CLI_ACTOR,
+            idempotency_key=_key(key),
+            correlation_id=_correlation(),
+            user=user,
+            label=label,
+            ttl_days=None if no_expiry else (_DEFAULT_TTL_DAYS if ttl_days is None else ttl_days),
+        )
+        result: IssueApiTokenResult = runtime.use_cases.issue_api_token()(command)
+        typer.echo(payload.to_json(result))
+        if result.token is not None:
+            # Not repeated here: stdout may go to a safe place while stderr is on screen or in a log.
+            _err('The "token" is shown only this once; keep it secret. Send it with every request as the header')
+            _err('  Authorization: Bearer <the "token" above>')
+        else:
+            _err("This key was used before; the secret was shown only then. Issue a new token if it is lost.")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    ctx: typer.Context,
+    token_id: Annotated[str, typer.Argument(metavar="TOKEN_ID", help="The token's id (tok_...), not its secret.")],
+    key: KeyOption = None,
+) -> None:
+    """Revoke an API token at once; prints the revocation as JSON."""
+    with _runtime(ctx) as runtime:
+        command = RevokeApiTokenCommand(
+            by=CLI_ACTOR, idempotency_key=_key(key), correlation_id=_correlation(), token_id=TokenId(token_id)
+        )
+        typer.echo(payload.to_json(runtime.use_cases.revoke_api_token()(command)))
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Recompute every audit chain. Exit 0 when all are intact, 1 naming the first broken record."""
+    with _runtime(ctx) as runtime:
+        report: AuditVerification = runtime.use_cases.verify_audit_log()(VerifyAuditLogQuery(by=CLI_ACTOR))
+    if report.ok:
+        typer.echo(f"OK: {report.records} records in {report.chains} chains intact")
+        return
+    for broken in report.broken:
+        record = broken.record_id or "record missing"
+        typer.echo(f"BROKEN: chain {broken.chain}, record seq {broken.seq} ({record}): {broken.reason}")
+    raise typer.Exit(exit_codes.UNEXPECTED)
+
+
+RUN_HELP = f"""Run one use case as a staff operator (support, finance or admin), authorised and audited as over HTTP.
+
+Input is a JSON object (--json '{{"currency": "EUR"}}', or --json - to read stdin) or one
+--field-name VALUE per field, after the use case's name; VALUE is parsed as JSON when it
+parses, else taken as text. Money is "10.50 EUR" or {{"minor": 1050, "currency": "EUR"}}.
+The operator, idempotency key and correlation id are filled in by the CLI. The result is
+printed as JSON. --dry-run runs every statement and check, then rolls everything back.
+
+Use cases: {", ".join(r.name for r in runnable.RUNNABLE)} (--list shows what each does and its fields).
+"""
+
+
+@app.command(
+    "run",
+    help=RUN_HELP,
+    epilog=exit_codes.TABLE,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def run(
+    ctx: typer.Context,
+    *,
+    use_case: Annotated[str | None, typer.Argument(metavar="USE_CASE", help="e.g. open-wallet")] = None,
+    operator: Annotated[str | None, typer.Option("--as", help="Handle or id of the staff user you act as.")] = None,
+    json_input: Annotated[
+        str | None, typer.Option("--json", help="The fields as one JSON object ('-': stdin).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Run it, then roll everything back.")] = False,
+    key: KeyOption = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the use cases, what they do and their fields.")] = False,
+) -> None:
+    if list_:
+        chosen = runnable.RUNNABLE if use_case is None else (_runnable(use_case),)
+        for line in runnable.listing(chosen):
+            typer.echo(line)
+        return
+    if use_case is None:
+        raise UsageProblem("name a use case (gigcore run --list shows them)")
+    spec = _runnable(use_case)
+    if operator is None:
+        raise UsageProblem("--as names the staff user you act as")
+    if json_input is not None and ctx.args:
+        raise UsageProblem("give the fields either as --json or as --field flags, not both")
+    if json_input is not None:
+        fields = payload.parse_json_object(sys.stdin.read() if json_input == "-" else json_input)
+    else:
+        fields = payload.parse_flags(spec, ctx.args)
+    if key is not None and not spec.changes_state:
+        _err(f"note: {spec.name} only reads; --idempotency-key is ignored")
+    with _runtime(ctx) as runtime:
+        actor = _operator(runtime, operator)
+        the_key = _key(key)
+        envelope = {"by": actor, "idempotency_key": the_key, "correlation_id": _correlation()}
+        command = payload.build_command(spec, fields, envelope)
+        use_cases = runtime.dry_run if dry_run else runtime.use_cases
+        try:
+            result = getattr(use_cases, spec.provider)()(command)
+        except DomainError as error:
+            if spec.changes_state and exit_codes.is_retryable(error):
+                _err(f"error: {_one_line(error.detail)} [{error.code}]; retry with --idempotency-key {the_key}")
+                raise typer.Exit(exit_codes.exit_code_for(error)) from None
+            raise
+    typer.echo(payload.to_json(result))
+    if dry_run:
+        _err("dry run: every statement and check ran, then everything was rolled back; nothing was changed")
+
+
+def main(argv: Sequence[str] | None = None, **extra: Any) -> int:
+    """The ``gigcore`` console script. Returns the exit code."""
+    command = typer.main.get_command(app)
+    code: int = command.main(args=argv, prog_name="gigcore", standalone_mode=False, **extra)
+    return code
+
+
+@contextmanager
+def _runtime(ctx: typer.Context, *, start: bool = True) -> Iterator[Runtime]:
+    injected = ctx.find_object(Runtime)
+    if injected is not None:
+        yield injected
+        return
+    runtime = build(Settings.from_env())
+    try:
+        if start:
+            runtime.start()
+        yield runtime
+    finally:
+        runtime.stop()
+
+
+def _operator(runtime: Runtime, who: str) -> Actor:
+    """The staff actor ``--as`` names. Raises UnknownOperator, NotStaff."""
+    with runtime.new_unit_of_work() as uow:
+        try:
+            user = uow.users.get(UserId(who)) if who.startswith("usr_") else uow.users.by_handle(who)
+        except UserNotFound:
+            user = None
+    if user is None:
+        raise UnknownOperator(who)
+    actor: Actor = user.as_actor()
+    if actor.kind is not ActorKind.OPERATOR:
+        raise NotStaff(who)
+    return actor
+
+
+def _runnable(name: str) -> runnable.Runnable:
+    if name.startswith("-"):
+        raise UsageProblem(f"name the use case before its fields: gigcore run USE_CASE --as OPERATOR {name} …")
+    try:
+        return runnable.BY_NAME[name]
+    except KeyError:
+        raise UnknownUseCase(name) from None
+
+
+def _key(given: str | None) -> IdempotencyKey:
+    return idempotency_key(given) if given is not None else IdempotencyKey(str(uuid.uuid4()))
+
+
+def _correlation() -> CorrelationId:
+    return CorrelationId(f"cli-{uuid.uuid4().hex}")
+
+
+def _redacted(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def _is_usage_error(error: Exception) -> bool:
+    """Typer raises its (vendored) click's ClickException family for bad command lines;
+    they are recognised by shape, not by class, which is private to typer."""
+    return isinstance(getattr(error, "exit_code", None), int) and callable(getattr(error, "format_message", None))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _err(text: str) -> None:
+    typer.echo(text, err=True)

@@ -1,0 +1,94 @@
+"""The Litestar application over a gigcore Runtime.
+
+``create_app(runtime)`` is what the CLI (``gigcore serve``) and embedders call;
+``app_factory()`` is for ``uvicorn --factory entrypoints.http.app:app_factory`` and reads
+the ``GIGCORE_*`` environment. Nothing here does any work at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.concurrency import sync_to_thread
+from litestar.middleware import DefineMiddleware
+
+from core.shared.actor import Actor
+from entrypoints.container import Runtime, build
+from entrypoints.http.auth import BearerAuthentication
+from entrypoints.http.controllers.health import live, ready
+from entrypoints.http.controllers.identity import me
+from entrypoints.http.controllers.snapshots import take_snapshots
+from entrypoints.http.controllers.transfers import transfer
+from entrypoints.http.controllers.wallets import WalletsController
+from entrypoints.http.dependencies import request_dependencies, runtime_dependencies
+from entrypoints.http.errors import exception_handlers
+from entrypoints.http.openapi import BEARER_SCHEME, openapi_config
+from entrypoints.http.preconditions import check_preconditions
+from entrypoints.http.request_context import run_in_request_context
+from entrypoints.logging_setup import configure_logging
+from entrypoints.settings import Settings
+
+
+class GigcoreApp(Litestar):
+    """Litestar, with every HTTP request served inside the request context (correlation id,
+    access log). Litestar applies middleware per route, which would miss router-level
+    404/405 answers; wrapping the ASGI entry point covers every request."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        await run_in_request_context(scope, receive, send, super().__call__)
+
+
+def create_app(runtime: Runtime) -> Litestar:
+    """Build the HTTP API over ``runtime``; its lifespan calls ``runtime.start()`` and
+    ``runtime.stop()``. Does not configure logging (the process entry point does)."""
+
+    @asynccontextmanager
+    async def runtime_lifespan(_app: Litestar) -> AsyncIterator[None]:
+        await sync_to_thread(runtime.start)
+        try:
+            yield
+        finally:
+            await sync_to_thread(runtime.stop)
+
+    def authenticate(secret: str | None) -> Actor:
+        return runtime.use_cases.authenticate_token()(secret)
+
+    v1 = Router(
+        "/v1",
+        route_handlers=[WalletsController, transfer, take_snapshots, me],
+        middleware=[DefineMiddleware(BearerAuthentication, authenticate=authenticate)],
+        before_request=check_preconditions,
+        dependencies=request_dependencies(),
+        security=[{BEARER_SCHEME: []}],
+    )
+    return GigcoreApp(
+        route_handlers=[v1, live, ready],
+        dependencies=runtime_dependencies(runtime),
+        exception_handlers=exception_handlers(max_body_bytes=runtime.settings.max_body_bytes),
+        request_max_body_size=runtime.settings.max_body_bytes,
+        lifespan=[runtime_lifespan],
+        openapi_config=openapi_config(),
+        logging_config=None,  # structlog is configured by the process (entrypoints.logging_setup)
+        debug=False,
+    )
+
+
+def app_factory() -> Litestar:
+    """The app for ``uvicorn --factory entrypoints.http.app:app_factory --no-access-log``:
+    settings from ``GIGCORE_*``, logging configured, the production runtime built (and
+    started by the app's lifespan). The app writes its own access log; uvicorn keeps its
+    own log format for its ``uvicorn.*`` loggers unless started with ``log_config=None``
+    (as ``gigcore serve`` does).
+
+    Raises:
+        SettingsError: a ``GIGCORE_*`` variable is malformed.
+    """
+    settings = Settings.from_env()
+    configure_logging(settings)
+    return create_app(build(settings))

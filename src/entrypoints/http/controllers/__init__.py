@@ -1,0 +1,1 @@
+"""Thin route handlers: parse, build the command, call the use case, shape the response."""

@@ -1,0 +1,70 @@
+"""The committed OpenAPI document is the one the app serves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from entrypoints.http.openapi import BEARER_SCHEME, export_openapi, openapi_document, render_openapi
+from tests.unit.http.conftest import Api
+
+ROOT = Path(__file__).resolve().parents[3]
+COMMITTED = ROOT / "architecture" / "openapi.json"
+
+
+def test_the_committed_openapi_document_is_current() -> None:
+    assert COMMITTED.exists(), (
+        "architecture/openapi.json is missing: run `.venv/bin/python -m entrypoints.http.openapi`"
+    )
+    assert COMMITTED.read_text(encoding="utf-8") == render_openapi(), (
+        "architecture/openapi.json is out of date; regenerate it from the repository root with "
+        "`.venv/bin/python -m entrypoints.http.openapi` and commit the result"
+    )
+
+
+def test_the_export_is_deterministic(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+
+    export_openapi(first)
+    export_openapi(second)
+
+    assert first.read_bytes() == second.read_bytes()
+    assert first.read_text(encoding="utf-8").endswith("}\n")
+
+
+def test_the_served_document_is_the_exported_one(api: Api) -> None:
+    served = api.client.get("/schema/openapi.json")
+
+    assert served.status_code == 200
+    assert served.json() == json.loads(json.dumps(openapi_document()))
+
+
+def test_v1_routes_declare_bearer_security_and_health_does_not() -> None:
+    document = openapi_document()
+
+    assert document["components"]["securitySchemes"][BEARER_SCHEME] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": document["components"]["securitySchemes"][BEARER_SCHEME]["description"],
+    }
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            expected: list[dict[str, list[str]]] | None = [{BEARER_SCHEME: []}] if path.startswith("/v1/") else None
+            assert operation.get("security") == expected, path
+
+
+def test_every_post_documents_a_required_idempotency_key() -> None:
+    document = openapi_document()
+
+    posts = [ops["post"] for ops in document["paths"].values() if "post" in ops]
+    assert len(posts) == 4
+    for operation in posts:
+        headers = [p for p in operation["parameters"] if p["in"] == "header"]
+        assert [(h["name"], h["required"]) for h in headers] == [("Idempotency-Key", True)]
+
+
+def test_money_is_documented_as_integer_minor_units() -> None:
+    money = openapi_document()["components"]["schemas"]["MoneyBody"]
+
+    assert money["properties"]["minor"] == {"type": "integer"}
+    assert set(money["required"]) == {"minor", "currency"}

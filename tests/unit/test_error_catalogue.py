@@ -1,0 +1,34 @@
+"""architecture/errors.md lists every domain error code, so clients can rely on it."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from pathlib import Path
+
+import core
+from core.shared.errors import DomainError
+
+DOC = (Path(__file__).resolve().parents[2] / "architecture" / "errors.md").read_text()
+
+
+def _all_subclasses(cls: type) -> set[type]:
+    found = set()
+    for sub in cls.__subclasses__():
+        found |= {sub} | _all_subclasses(sub)
+    return found
+
+
+def test_every_domain_error_code_is_documented() -> None:
+    for module in pkgutil.walk_packages(core.__path__, "core."):
+        importlib.import_module(module.name)
+    codes = {error.code for error in _all_subclasses(DomainError)}
+    missing = sorted(code for code in codes if f"`{code}`" not in DOC)
+    assert missing == []
+
+
+def test_codes_are_unique_per_error_class() -> None:
+    by_code: dict[str, set[str]] = {}
+    for error in _all_subclasses(DomainError):
+        by_code.setdefault(error.code, set()).add(error.__qualname__)
+    assert {code: names for code, names in by_code.items() if len(names) > 1} == {}
