@@ -336,9 +336,7 @@ class _Audit(_Part):
 class _AuditLog(_Part):
     def heads(self) -> list[ChainHead]:
         return [
-            ChainHead(chain=c, last_seq=len(rs), last_hash=rs[-1].hash)
-            for c, rs in sorted(self._s.audit.items())
-            if rs
+            ChainHead(chain=c, last_seq=len(rs), last_hash=rs[-1].hash) for c, rs in sorted(self._s.audit.items()) if rs
         ]
 
     def records(self, chain: int, *, after_seq: int, limit: int) -> list[AuditRecord]:
