@@ -93,9 +93,9 @@ class UseCases(containers.DeclarativeContainer):
     factories and pure collaborators, so one instance serves all threads."""
 
     config = providers.Configuration()
-    new_uow = providers.Dependency()
-    clock = providers.Dependency()
-    authorizer = providers.Dependency()
+    new_uow: providers.Dependency[Callable[[], Any]] = providers.Dependency()
+    clock: providers.Dependency[Clock] = providers.Dependency()
+    authorizer: providers.Dependency[PolicyAuthorizer] = providers.Dependency()
 
     open_wallet = providers.Singleton(OpenWallet, new_uow=new_uow, authorizer=authorizer, clock=clock)
     deposit_sandbox_funds = providers.Singleton(
@@ -147,15 +147,15 @@ class Runtime:
             self._started = False
 
     def migrate(self) -> None:
-        self.persistence.migrate()()  # type: ignore[attr-defined]
+        self.persistence.migrate()()
 
     def ping_database(self) -> None:
         """Raises if the database cannot answer a trivial query."""
-        self.persistence.ping()()  # type: ignore[attr-defined]
+        self.persistence.ping()()
 
     def new_unit_of_work(self) -> Any:
         """A fresh unit of work; for tests, exports and embedders' own reads."""
-        return self.persistence.uow_factory()()  # type: ignore[attr-defined]
+        return self.persistence.uow_factory()()
 
 
 def _use_cases(settings: Settings, platform: Platform, new_uow: Any) -> UseCases:

@@ -4,7 +4,7 @@ import itertools
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import attrs
 
@@ -171,6 +171,8 @@ class _Accounts(_Part):
 
     def save_balances(self, accounts: Iterable[Account]) -> None:
         for account in accounts:
+            if not account.kind.keeps_running_balance:
+                continue  # platform balances are derived from postings, as in SQL
             stored = self._s.accounts.get(account.id)
             if stored is None:
                 raise AccountNotFound(account.id)
@@ -213,7 +215,9 @@ class _Journal(_Part):
         self._uow.on_rollback(undo)
 
     def statement(self, account_id: AccountId, *, before_seq: int | None, limit: int) -> list[StatementLine]:
-        lines = []
+        lines: list[StatementLine] = []
+        if limit <= 0:
+            return lines
         for row in reversed(self._s.postings):
             if row.account_id != account_id or (before_seq is not None and row.seq >= before_seq):
                 continue
@@ -274,6 +278,9 @@ class _Users(_Part):
 
     def user_exists(self, user_id: str) -> bool:
         return user_id in self._s.users
+
+    def any_exist(self) -> bool:
+        return bool(self._s.users)
 
 
 class _Tokens(_Part):
@@ -354,3 +361,15 @@ class _Outbox(_Part):
                 del self._s.outbox[-count:]
 
         self._uow.on_rollback(undo)
+
+
+
+if TYPE_CHECKING:  # mypy proves the adapter fits the ports (the contract tests prove behaviour)
+    from core.identity.ports import IdentityUnitOfWork
+    from core.ledger.ports import LedgerUnitOfWork
+
+    def _fits_identity(uow: MemoryUnitOfWork) -> IdentityUnitOfWork:
+        return uow
+
+    def _fits_ledger(uow: MemoryUnitOfWork) -> LedgerUnitOfWork:
+        return uow

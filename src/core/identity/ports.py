@@ -25,6 +25,10 @@ class Users(Protocol):
 
     def user_exists(self, user_id: str) -> bool: ...
 
+    def any_exist(self) -> bool:
+        """Whether any user has been created (a fresh installation has none)."""
+        ...
+
 
 class ApiTokens(Protocol):
     """Tokens are stored as SHA-256 hashes only; the secret is never persisted."""
@@ -65,6 +69,11 @@ class AuditLog(Protocol):
 
 
 class IdentityUnitOfWork(UnitOfWork, Protocol):
-    users: Users
-    tokens: ApiTokens
-    audit_log: AuditLog
+    @property
+    def users(self) -> Users: ...
+
+    @property
+    def tokens(self) -> ApiTokens: ...
+
+    @property
+    def audit_log(self) -> AuditLog: ...

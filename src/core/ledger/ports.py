@@ -97,7 +97,14 @@ class UserDirectory(Protocol):
 
 
 class LedgerUnitOfWork(UnitOfWork, Protocol):
-    accounts: Accounts
-    journal: Journal
-    snapshots: BalanceSnapshots
-    users: UserDirectory
+    @property
+    def accounts(self) -> Accounts: ...
+
+    @property
+    def journal(self) -> Journal: ...
+
+    @property
+    def snapshots(self) -> BalanceSnapshots: ...
+
+    @property
+    def users(self) -> UserDirectory: ...

@@ -21,7 +21,7 @@ from attrs import frozen
 from core.shared.actor import Actor
 from core.shared.audit import AuditDraft, Outcome
 from core.shared.authorization import Authorizer, Forbidden
-from core.shared.errors import ConcurrentUpdate, DomainError
+from core.shared.errors import ConcurrentUpdate, DomainError, ErrorCategory
 from core.shared.events import DomainEvent
 from core.shared.idempotency import (
     IdempotencyKeyReused,
@@ -106,6 +106,8 @@ class CommandRunner(Generic[U]):
                 try:
                     change = body(uow)
                 except DomainError as error:
+                    if error.category is ErrorCategory.UNAVAILABLE:
+                        raise  # infrastructure, not a refusal: nothing to audit, retry later
                     rejected = error
                 else:
                     now = self._clock.now()

@@ -22,9 +22,10 @@ class ManualClock:
     """A clock that moves only when told to; for tests, simulations and replays."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
-        if self._now.tzinfo is None:
+        start = start or datetime(2026, 1, 1, tzinfo=UTC)
+        if start.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
+        self._now = start.astimezone(UTC)  # the core's times are always UTC
         self._lock = threading.Lock()
 
     def now(self) -> datetime:

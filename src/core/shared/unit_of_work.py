@@ -21,9 +21,16 @@ class UnitOfWork(Protocol):
     ConcurrentUpdate, never as driver exceptions.
     """
 
-    idempotency: IdempotencyStore
-    audit: AuditTrail
-    outbox: Outbox
+    # Read-only members: an adapter's plain attributes satisfy them, and one adapter class
+    # can satisfy several contexts' units of work (each narrows what it needs).
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+
+    @property
+    def audit(self) -> AuditTrail: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
 
     def __enter__(self) -> Self: ...
 

@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from types import FrameType
 
-from core.identity.domain import Actions
-from core.shared.audit import Outcome
 from entrypoints.cli import exit_codes
 from entrypoints.container import Runtime, build
 from entrypoints.settings import Settings
@@ -23,7 +21,6 @@ HTTP_APP_MODULE = "entrypoints.http.app"
 # Users are found through the audit log's first page of each chain: every user creation is
 # audited in the same transaction, so an empty log (or short chains without one) proves that
 # no user exists. Beyond that page the answer is "unknown" and no hint is printed.
-_SCAN = 200
 
 
 def serve(settings: Settings) -> int:
@@ -78,23 +75,16 @@ def _announce(runtime: Runtime, settings: Settings) -> None:
     except Exception as error:  # the hint is a courtesy; readiness reports a real fault
         _err(f"gigcore: could not check for users ({type(error).__name__}: {error})")
         return
-    if users is False:
+    if not users:
         _err("No user exists yet. To get an API token:")
         _err("  gigcore users create alice --name Alice --persona client")
         _err("  gigcore tokens issue alice")
         _err("then send it with every request as the header  Authorization: Bearer <token>")
 
 
-def _any_user(runtime: Runtime) -> bool | None:
-    """True or False where the audit log proves it, None where it cannot tell cheaply."""
-    unknown = False
+def _any_user(runtime: Runtime) -> bool:
     with runtime.new_unit_of_work() as uow:
-        for head in uow.audit_log.heads():
-            records = uow.audit_log.records(head.chain, after_seq=0, limit=_SCAN)
-            if any(r.draft.action == Actions.CREATE_USER and r.draft.outcome is Outcome.SUCCEEDED for r in records):
-                return True
-            unknown = unknown or len(records) == _SCAN
-    return None if unknown else False
+        return bool(uow.users.any_exist())
 
 
 @contextmanager

@@ -1,0 +1,172 @@
+"""The schema, as SQLAlchemy Core tables. Only the SQL adapter imports this module; rows
+are mapped to domain objects explicitly in ``mappers``.
+
+The migrations in ``migrations/versions`` create exactly this schema (a test compares
+them). Journal tables are append-only: triggers created by the migration refuse UPDATE
+and DELETE on ``journal_entries`` and ``postings``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from adapters.sql.column_types import AutoBigInteger, JsonText, UtcDateTime
+
+ID = 64  # generated ids: a short prefix and 32 hex digits
+CURRENCY = 3
+HASH = 64  # hex SHA-256
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("owner_id", String(ID), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("currency", String(CURRENCY), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    # The running balance, kept only by kinds that keep one (wallets); zero for the others,
+    # whose balance is the sum of their postings.
+    Column("balance_minor", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("owner_id", "kind", "currency", "label", name="uq_accounts_slot"),
+    # Defence in depth: the domain refuses an overdraft first, under the row lock.
+    CheckConstraint("kind <> 'wallet' OR balance_minor >= 0", name="ck_accounts_wallet_not_negative"),
+)
+
+journal_entries = Table(
+    "journal_entries",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("initiated_by", Text, nullable=False),
+    Column("memo", Text, nullable=False),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    # The statement's ``seq``: increasing in commit-independent insertion order.
+    Column("id", AutoBigInteger, primary_key=True, autoincrement=True),
+    Column("entry_id", String(ID), ForeignKey("journal_entries.id", name="fk_postings_entry"), nullable=False),
+    Column("account_id", String(ID), ForeignKey("accounts.id", name="fk_postings_account"), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(CURRENCY), nullable=False),
+    Column("balance_after_minor", BigInteger, nullable=True),
+    # Statements page newest first by (account_id, id < cursor); derived balances sum
+    # over the same range.
+    Index("ix_postings_account_seq", "account_id", "id"),
+    Index("ix_postings_entry", "entry_id"),
+    sqlite_autoincrement=True,
+)
+
+balance_snapshots = Table(
+    "balance_snapshots",
+    metadata,
+    Column("snapshot_id", String(ID), nullable=False),
+    Column("account_id", String(ID), ForeignKey("accounts.id", name="fk_balance_snapshots_account"), nullable=False),
+    Column("taken_at", UtcDateTime, nullable=False),
+    Column("balance_minor", BigInteger, nullable=False),
+    Column("currency", String(CURRENCY), nullable=False),
+    PrimaryKeyConstraint("snapshot_id", "account_id", name="pk_balance_snapshots"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("handle", String(40), nullable=False),
+    Column("display_name", Text, nullable=False),
+    Column("personas", JsonText, nullable=False),  # sorted list of persona values
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("handle", name="uq_users_handle"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id", name="fk_api_tokens_user"), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("token_hash", String(HASH), nullable=False),  # SHA-256 of the secret; never the secret
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    UniqueConstraint("token_hash", name="uq_api_tokens_hash"),
+    Index("ix_api_tokens_user", "user_id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", Text, nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("command", Text, nullable=False),
+    Column("fingerprint", String(HASH), nullable=False),
+    Column("result", JsonText, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("scope", "key", name="pk_idempotency_keys"),
+)
+
+audit_records = Table(
+    "audit_records",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("chain", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("prev_hash", String(HASH), nullable=False),
+    Column("hash", String(HASH), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("target", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("correlation_id", String(128), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("before", JsonText, nullable=False),
+    Column("after", JsonText, nullable=False),
+    UniqueConstraint("chain", "seq", name="uq_audit_records_chain_seq"),
+)
+
+audit_chain_heads = Table(
+    "audit_chain_heads",
+    metadata,
+    Column("chain", Integer, primary_key=True, autoincrement=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("last_hash", String(HASH), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", AutoBigInteger, primary_key=True, autoincrement=True),
+    Column("event_id", String(ID), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("aggregate_id", Text, nullable=False),
+    Column("payload", JsonText, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+    Column("published_at", UtcDateTime, nullable=True),
+    UniqueConstraint("event_id", name="uq_outbox_event_id"),
+    sqlite_autoincrement=True,
+)
+
+# Chains the migration pre-creates head rows for (the settings allow 1..256 chains).
+MAX_AUDIT_CHAINS = 256

@@ -1,0 +1,1 @@
+"""Contract tests: one suite per port in ``suites/``, run against every adapter."""

@@ -1,0 +1,6 @@
+from .harness import PostgresAdapter
+from .suites.accounts import AccountsContract
+
+
+class TestPostgresAccounts(PostgresAdapter, AccountsContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import MemoryAdapter
+from .suites.audit import AuditTrailContract
+
+
+class TestMemoryAuditTrail(MemoryAdapter, AuditTrailContract):
+    pass

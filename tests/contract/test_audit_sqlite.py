@@ -1,0 +1,6 @@
+from .harness import SqliteAdapter
+from .suites.audit import AuditTrailContract
+
+
+class TestSqliteAuditTrail(SqliteAdapter, AuditTrailContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import MemoryAdapter
+from .suites.concurrency import ConcurrencyContract
+
+
+class TestMemoryConcurrency(MemoryAdapter, ConcurrencyContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import SqliteAdapter
+from .suites.concurrency import ConcurrencyContract
+
+
+class TestSqliteConcurrency(SqliteAdapter, ConcurrencyContract):
+    pass

@@ -1,0 +1,83 @@
+"""The PostgreSQL engine: URL mapping, an unreachable server, a connection lost in the
+middle of a transaction, and the translation of real server errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy import exc as sa_exc
+
+from adapters.sql.engine import build_engine, ping
+from adapters.sql.errors import translate
+from adapters.sql.migrations import upgrade
+from adapters.sql.unit_of_work import SqlUnitOfWork
+from core.shared.errors import ConcurrentUpdate, DependencyUnavailable
+
+from .builders import a_user
+from .harness import migrated
+
+# Nothing listens on port 1; the connection is refused at once.
+UNREACHABLE = "postgresql://postgres@127.0.0.1:1/test"
+
+
+def test_a_plain_postgresql_url_means_psycopg_3() -> None:
+    engine = build_engine(UNREACHABLE, pool_size=3)
+    try:
+        assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
+        assert engine.pool.size() == 3  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
+
+
+def test_an_unreachable_server_is_an_unavailable_database() -> None:
+    engine = build_engine(UNREACHABLE)
+    try:
+        with pytest.raises(DependencyUnavailable):
+            ping(engine)
+        with pytest.raises(DependencyUnavailable), SqlUnitOfWork(engine, audit_chains=1):
+            pass
+        with pytest.raises(DependencyUnavailable):
+            upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+class TestPostgresServer:
+    @pytest.fixture
+    def engine(self, postgres_url: str) -> Iterator[Engine]:
+        engine = migrated(postgres_url)
+        yield engine
+        engine.dispose()
+
+    def test_a_connection_lost_mid_transaction_is_an_unavailable_database(
+        self, engine: Engine, postgres_admin: Engine
+    ) -> None:
+        with SqlUnitOfWork(engine, audit_chains=1) as uow:
+            uow.users.add(a_user())
+            pid = uow.connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with postgres_admin.begin() as admin:
+                admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            with pytest.raises(DependencyUnavailable):
+                uow.users.add(a_user())
+        # Leaving the block rolled back quietly; the pool hands out a working connection.
+        with SqlUnitOfWork(engine, audit_chains=1) as uow:
+            assert not uow.users.user_exists("usr_none")
+
+    @pytest.mark.parametrize(
+        ("sqlstate", "expected"),
+        [
+            ("serialization_failure", ConcurrentUpdate),
+            ("deadlock_detected", ConcurrentUpdate),
+            ("lock_not_available", DependencyUnavailable),
+            ("admin_shutdown", DependencyUnavailable),
+            ("too_many_connections", DependencyUnavailable),
+        ],
+    )
+    def test_server_errors_translate_to_port_errors(self, engine: Engine, sqlstate: str, expected: type) -> None:
+        raise_it = f"DO $$ BEGIN RAISE EXCEPTION 'simulated' USING ERRCODE = '{sqlstate}'; END $$"
+        with pytest.raises(sa_exc.DBAPIError) as raised, engine.connect() as connection:
+            connection.execute(text(raise_it))
+        assert isinstance(translate(raised.value), expected)

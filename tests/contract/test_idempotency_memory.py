@@ -1,0 +1,6 @@
+from .harness import MemoryAdapter
+from .suites.idempotency import IdempotencyStoreContract
+
+
+class TestMemoryIdempotencyStore(MemoryAdapter, IdempotencyStoreContract):
+    pass

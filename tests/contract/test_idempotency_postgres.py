@@ -1,0 +1,6 @@
+from .harness import PostgresAdapter
+from .suites.idempotency import IdempotencyStoreContract
+
+
+class TestPostgresIdempotencyStore(PostgresAdapter, IdempotencyStoreContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import SqliteAdapter
+from .suites.idempotency import IdempotencyStoreContract
+
+
+class TestSqliteIdempotencyStore(SqliteAdapter, IdempotencyStoreContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import PostgresAdapter
+from .suites.journal import JournalContract
+
+
+class TestPostgresJournal(PostgresAdapter, JournalContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import SqliteAdapter
+from .suites.journal import JournalContract
+
+
+class TestSqliteJournal(SqliteAdapter, JournalContract):
+    pass

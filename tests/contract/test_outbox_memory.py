@@ -1,0 +1,6 @@
+from .harness import MemoryAdapter
+from .suites.outbox import OutboxContract
+
+
+class TestMemoryOutbox(MemoryAdapter, OutboxContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import PostgresAdapter
+from .suites.outbox import OutboxContract
+
+
+class TestPostgresOutbox(PostgresAdapter, OutboxContract):
+    pass

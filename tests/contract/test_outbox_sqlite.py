@@ -1,0 +1,6 @@
+from .harness import SqliteAdapter
+from .suites.outbox import OutboxContract
+
+
+class TestSqliteOutbox(SqliteAdapter, OutboxContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import PostgresAdapter
+from .suites.sql_schema import SqlSchemaContract
+
+
+class TestPostgresSqlSchema(PostgresAdapter, SqlSchemaContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import SqliteAdapter
+from .suites.sql_schema import SqlSchemaContract
+
+
+class TestSqliteSqlSchema(SqliteAdapter, SqlSchemaContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import MemoryAdapter
+from .suites.users import UsersContract
+
+
+class TestMemoryUsers(MemoryAdapter, UsersContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import SqliteAdapter
+from .suites.users import UsersContract
+
+
+class TestSqliteUsers(SqliteAdapter, UsersContract):
+    pass
