@@ -139,3 +139,6 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
         root.removeHandler(previous)
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic announces each of its plugins at INFO on every start; the migration lines
+    # themselves (alembic.runtime.migration) stay.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(level, logging.WARNING))
