@@ -113,12 +113,15 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
         structlog.processors.StackInfoRenderer(),
     ]
-    final: list[Processor]
+    # In both formats exceptions become plain text (no frame locals) before redaction, so a
+    # token in a traceback is masked too; the console renderer's own default (a Rich
+    # traceback with show_locals) would run after redaction and print every local.
+    renderer: Processor
     if settings.log_format == "json":
-        # Exceptions become text before redaction, so a token in a traceback is masked too.
-        final = [structlog.processors.format_exc_info, redact_secrets, structlog.processors.JSONRenderer()]
+        renderer = structlog.processors.JSONRenderer()
     else:
-        final = [redact_secrets, structlog.dev.ConsoleRenderer()]
+        renderer = structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
+    final: list[Processor] = [structlog.processors.format_exc_info, redact_secrets, renderer]
 
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

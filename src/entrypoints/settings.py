@@ -7,6 +7,7 @@ be, so an operator fixes them all in one go.
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,9 +42,38 @@ def _between(low: int, high: int) -> Any:
     return check
 
 
+_IN_MEMORY_SQLITE = (
+    "in-memory SQLite cannot be shared between threads; "
+    "use memory:// for an in-memory installation or a sqlite:///path file"
+)
+
+
+def _sqlite_problem(url: str) -> str | None:
+    """Why a ``sqlite://`` URL cannot hold the ledger, or None if it names a file.
+
+    An in-memory SQLite database lives and dies with one connection, which request
+    threads cannot safely share (SQLAlchemy keeps one per thread, each a separate empty
+    ledger). Every form is refused, including the empty path (``sqlite://``,
+    ``sqlite:///``) that SQLAlchemy reads as ``:memory:``.
+    """
+    rest = url.removeprefix("sqlite://")
+    if rest and not rest.startswith("/"):
+        return "must be sqlite:///relative/path or sqlite:////absolute/path (no host)"
+    path, _, query = rest.removeprefix("/").partition("?")
+    params = urllib.parse.parse_qs(query)
+    as_uri = params.get("uri", [""])[-1].lower() in _TRUE
+    if not path.strip():
+        return "names no file: " + _IN_MEMORY_SQLITE
+    if path == ":memory:" or (as_uri and (path.startswith("file::memory:") or "memory" in params.get("mode", []))):
+        return _IN_MEMORY_SQLITE
+    return None
+
+
 def _database_url(_inst: object, _attr: object, value: str) -> None:
     if not (value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")) or value == "memory://"):
         raise ValueError("must be memory://, a sqlite:/// path or a postgresql:// URL")
+    if value.startswith("sqlite://") and (problem := _sqlite_problem(value)) is not None:
+        raise ValueError(problem)
 
 
 @frozen(kw_only=True)

@@ -98,3 +98,40 @@ def test_the_engine_resource_closes_its_connections_on_shutdown(sqlite_url: str)
         connection.execute(text("SELECT 1"))
     assert next(resource, None) is None  # the shutdown half of the resource
     assert len(closed) == 1
+
+
+def test_insert_or_replace_cannot_rewrite_the_journal(sqlite_url: str) -> None:
+    """SQLite's REPLACE deletes the conflicting row without firing DELETE triggers; the
+    migration guards the journal against it."""
+    from core.ledger.domain import AccountKind, apply_entry
+
+    from .builders import EUR, T0, a_wallet, an_entry
+
+    engine = build_engine(sqlite_url)
+    try:
+        upgrade(engine)
+        wallet = a_wallet()
+        with SqlUnitOfWork(engine, audit_chains=1) as uow:
+            uow.accounts.add(wallet)
+            clearing = uow.accounts.ensure_platform(AccountKind.GATEWAY_CLEARING, EUR, "sandbox", at=T0)
+            entry = an_entry((wallet.id, 10), (clearing.id, -10))
+            uow.journal.append(entry, apply_entry(entry, {wallet.id: wallet, clearing.id: clearing}))
+            uow.accounts.save_balances([wallet])
+            uow.commit()
+        path = sqlite_url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as db:
+            db.execute(
+                "INSERT OR REPLACE INTO journal_entries (id, kind, occurred_at, initiated_by, memo) "
+                "SELECT id, kind, occurred_at, initiated_by, 'rewritten' FROM journal_entries"
+            )
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                db.execute(
+                    "INSERT OR REPLACE INTO postings (id, entry_id, account_id, amount_minor, currency, "
+                    "balance_after_minor) SELECT id, entry_id, account_id, amount_minor + 1, currency, "
+                    "balance_after_minor FROM postings"
+                )
+            memos = {row[0] for row in db.execute("SELECT memo FROM journal_entries")}
+            amounts = sorted(row[0] for row in db.execute("SELECT amount_minor FROM postings"))
+        assert memos == {""} and amounts == [-10, 10]
+    finally:
+        engine.dispose()

@@ -41,3 +41,46 @@ def test_out_of_range_values_are_refused(name: str, value: str) -> None:
 
 def test_overrides_win_over_the_environment() -> None:
     assert Settings.from_env({"GIGCORE_PORT": "9001"}, port=9100).port == 9100
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite://",
+        "sqlite:///:memory:",
+        "sqlite:///:memory:?cache=shared",
+        "sqlite:///file::memory:?cache=shared&uri=true",
+        "sqlite:///file:ledger?mode=memory&cache=shared&uri=true",
+    ],
+)
+def test_in_memory_sqlite_is_refused_with_the_alternatives(url: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"GIGCORE_DATABASE_URL": url})
+
+    (problem,) = error.value.problems
+    assert problem.startswith("GIGCORE_DATABASE_URL=")
+    assert "in-memory SQLite cannot be shared between threads" in problem
+    assert "memory://" in problem and "sqlite:///path" in problem
+
+
+@pytest.mark.parametrize("url", ["sqlite:///", "sqlite:///  ", "sqlite:///?timeout=5"])
+def test_sqlite_without_a_path_is_refused(url: str) -> None:
+    with pytest.raises(SettingsError, match="GIGCORE_DATABASE_URL"):
+        Settings.from_env({"GIGCORE_DATABASE_URL": url})
+
+
+def test_sqlite_with_a_host_is_refused() -> None:
+    with pytest.raises(SettingsError, match="no host"):
+        Settings.from_env({"GIGCORE_DATABASE_URL": "sqlite://host/ledger.db"})
+
+
+def test_in_memory_sqlite_is_refused_when_constructed_directly() -> None:
+    with pytest.raises(ValueError, match="in-memory SQLite"):
+        Settings(database_url="sqlite:///:memory:")
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///var/gigcore.sqlite3", "sqlite:////srv/gigcore/ledger.db", "sqlite:///memory.db", "memory://"]
+)
+def test_file_sqlite_and_the_memory_runtime_are_accepted(url: str) -> None:
+    assert Settings.from_env({"GIGCORE_DATABASE_URL": url}).database_url == url

@@ -4,7 +4,7 @@ import itertools
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 
 import attrs
 
@@ -24,7 +24,7 @@ from core.ledger.ports import SnapshotLine
 from core.shared.audit import GENESIS_HASH, AuditDraft, AuditRecord, chain_for, seal
 from core.shared.errors import ConcurrentUpdate
 from core.shared.events import DomainEvent
-from core.shared.idempotency import KeyAlreadyClaimed, StoredResult
+from core.shared.idempotency import IdempotencyKeyReused
 from core.shared.ids import AccountId, IdempotencyKey, SnapshotId, TokenId, UserId, new_id
 from core.shared.money import Currency, Money
 
@@ -38,6 +38,9 @@ class _PostingRow:
     account_id: AccountId
     amount: Money
     balance_after: Money | None
+
+
+_PENDING = object()  # a claimed key whose command has not completed yet
 
 
 @attrs.define
@@ -57,7 +60,7 @@ class MemoryStore:
         self.entries: dict[str, JournalEntry] = {}
         self.postings: list[_PostingRow] = []
         self.snapshots: list[tuple[SnapshotId, datetime, SnapshotLine]] = []
-        self.idempotency: dict[tuple[str, str], StoredResult[Any]] = {}
+        self.idempotency: dict[tuple[str, str], _Claim] = {}
         self.audit: dict[int, list[AuditRecord]] = {}
         self.outbox: list[OutboxRow] = []
         self.users: dict[UserId, User] = {}
@@ -304,6 +307,9 @@ class _Tokens(_Part):
         tid = self._s.token_hashes.get(token_hash)
         return None if tid is None else self.get(tid)
 
+    def lock(self, token_id: TokenId) -> ApiToken:
+        return self.get(token_id)  # the store lock already serialises transactions
+
     def save(self, token: ApiToken) -> None:
         previous = self._s.tokens[token.id]
         self._s.tokens[token.id] = _copy(token)
@@ -314,17 +320,46 @@ class _Tokens(_Part):
         self._uow.on_rollback(undo)
 
 
-class _Idempotency(_Part):
-    def find(self, scope: str, key: IdempotencyKey, result_type: type[R]) -> StoredResult[R] | None:
-        return self._s.idempotency.get((scope, key))
+@attrs.define
+class _Claim:
+    command: str
+    fingerprint: str
+    at: datetime
+    result: object = _PENDING
 
-    def save(self, scope: str, key: IdempotencyKey, stored: StoredResult[Any]) -> None:
-        if (scope, key) in self._s.idempotency:
-            raise KeyAlreadyClaimed(key)
-        self._s.idempotency[(scope, key)] = stored
+
+class _Idempotency(_Part):
+    def claim(
+        self,
+        scope: str,
+        key: IdempotencyKey,
+        *,
+        command: str,
+        fingerprint: str,
+        at: datetime,
+        result_type: type[R],
+    ) -> R | None:
+        stored = self._s.idempotency.get((scope, key))
+        if stored is None:
+            self._s.idempotency[(scope, key)] = _Claim(command, fingerprint, at)
+
+            def undo() -> None:
+                del self._s.idempotency[(scope, key)]
+
+            self._uow.on_rollback(undo)
+            return None
+        if stored.command != command or stored.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(key, stored.command)
+        if stored.result is _PENDING:
+            raise ConcurrentUpdate(f"idempotency key {key!r}")
+        return stored.result  # type: ignore[return-value]  # stored by the same command
+
+    def complete(self, scope: str, key: IdempotencyKey, result: object) -> None:
+        stored = self._s.idempotency[(scope, key)]
+        stored.result = result
 
         def undo() -> None:
-            del self._s.idempotency[(scope, key)]
+            stored.result = _PENDING
 
         self._uow.on_rollback(undo)
 
@@ -361,7 +396,6 @@ class _Outbox(_Part):
                 del self._s.outbox[-count:]
 
         self._uow.on_rollback(undo)
-
 
 
 if TYPE_CHECKING:  # mypy proves the adapter fits the ports (the contract tests prove behaviour)

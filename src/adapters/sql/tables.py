@@ -3,7 +3,8 @@ are mapped to domain objects explicitly in ``mappers``.
 
 The migrations in ``migrations/versions`` create exactly this schema (a test compares
 them). Journal tables are append-only: triggers created by the migration refuse UPDATE
-and DELETE on ``journal_entries`` and ``postings``.
+and DELETE on ``journal_entries`` and ``postings``. So are ``audit_records``, and a row of
+``audit_chain_heads`` can only advance by one record (ADR 0006).
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ idempotency_keys = Table(
     Column("key", String(200), nullable=False),
     Column("command", Text, nullable=False),
     Column("fingerprint", String(HASH), nullable=False),
-    Column("result", JsonText, nullable=False),
+    Column("result", JsonText, nullable=True),  # NULL while the command that claimed the key runs
     Column("created_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("scope", "key", name="pk_idempotency_keys"),
 )
@@ -143,6 +144,8 @@ audit_records = Table(
     Column("before", JsonText, nullable=False),
     Column("after", JsonText, nullable=False),
     UniqueConstraint("chain", "seq", name="uq_audit_records_chain_seq"),
+    # A record numbered 0 or below would sit before the first one verification reads.
+    CheckConstraint("seq >= 1", name="ck_audit_records_seq_positive"),
 )
 
 audit_chain_heads = Table(

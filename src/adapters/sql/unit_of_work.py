@@ -71,7 +71,7 @@ from core.ledger.ports import Accounts, BalanceSnapshots, Journal, SnapshotLine
 from core.shared.audit import GENESIS_HASH, AuditDraft, AuditRecord, AuditTrail, chain_for, seal
 from core.shared.errors import ConcurrentUpdate
 from core.shared.events import DomainEvent
-from core.shared.idempotency import IdempotencyStore, KeyAlreadyClaimed, StoredResult
+from core.shared.idempotency import IdempotencyKeyReused, IdempotencyStore
 from core.shared.ids import AccountId, IdempotencyKey, SnapshotId, TokenId, UserId, new_id
 from core.shared.money import Currency, Money
 from core.shared.outbox import Outbox
@@ -234,6 +234,7 @@ class _Statements:
         self.user_exists = select(literal(1)).select_from(u).where(u.c.id == bindparam("id"))
         self.any_user = select(literal(1)).select_from(u).limit(1)
         self.token_by_id = select(k).where(k.c.id == bindparam("id"))
+        self.lock_token = self.token_by_id.with_for_update() if self.locks_rows else self.token_by_id
         self.token_by_hash = select(k).where(k.c.token_hash == bindparam("token_hash"))
         self.save_token = (
             k.update()
@@ -248,6 +249,11 @@ class _Statements:
         # idempotency
         i = t.idempotency_keys
         self.insert_idempotency = self.insert_or_skip(i).returning(i.c.key)
+        self.complete_idempotency = (
+            i.update()
+            .where(i.c.scope == bindparam("i_scope"), i.c.key == bindparam("i_key"))
+            .values(result=bindparam("i_result", type_=i.c.result.type))
+        )
         self.find_idempotency = select(i.c.command, i.c.fingerprint, i.c.result, i.c.created_at).where(
             i.c.scope == bindparam("scope"), i.c.key == bindparam("key")
         )
@@ -495,6 +501,13 @@ class _Tokens(_Part):
         return None if row is None else token_from_row(row)
 
     @translated
+    def lock(self, token_id: TokenId) -> ApiToken:
+        row = self._first(self._s.lock_token, {"id": token_id})
+        if row is None:
+            raise TokenNotFound(token_id)
+        return token_from_row(row)
+
+    @translated
     def save(self, token: ApiToken) -> None:
         result = self._uow.connection.execute(
             self._s.save_token,
@@ -511,31 +524,39 @@ class _Tokens(_Part):
 
 class _Idempotency(_Part):
     @translated
-    def find(self, scope: str, key: IdempotencyKey, result_type: type[R]) -> StoredResult[R] | None:
-        row = self._first(self._s.find_idempotency, {"scope": scope, "key": key})
-        if row is None:
-            return None
-        return StoredResult(
-            command=row["command"],
-            fingerprint=row["fingerprint"],
-            result=from_document(row["result"], result_type),
-            created_at=row["created_at"],
-        )
-
-    @translated
-    def save(self, scope: str, key: IdempotencyKey, stored: StoredResult[Any]) -> None:
-        inserted = self._first(
+    def claim(
+        self,
+        scope: str,
+        key: IdempotencyKey,
+        *,
+        command: str,
+        fingerprint: str,
+        at: datetime,
+        result_type: type[R],
+    ) -> R | None:
+        # The claim row holds JSON null until complete(); on PostgreSQL a concurrent claim
+        # of the same key waits on the unique index until this transaction ends.
+        claimed = self._first(
             self._s.insert_idempotency.values(
-                scope=scope,
-                key=key,
-                command=stored.command,
-                fingerprint=stored.fingerprint,
-                result=to_document(stored.result),
-                created_at=stored.created_at,
+                scope=scope, key=key, command=command, fingerprint=fingerprint, result=None, created_at=at
             )
         )
-        if inserted is None:
-            raise KeyAlreadyClaimed(key)
+        if claimed is not None:
+            return None
+        row = self._first(self._s.find_idempotency, {"scope": scope, "key": key})
+        if row is None:  # the other claim was rolled back between our insert and read
+            raise ConcurrentUpdate(f"idempotency key {key!r}")
+        if row["command"] != command or row["fingerprint"] != fingerprint:
+            raise IdempotencyKeyReused(key, row["command"])  # decided before loading the result
+        if row["result"] is None:
+            raise ConcurrentUpdate(f"idempotency key {key!r}")
+        return from_document(row["result"], result_type)
+
+    @translated
+    def complete(self, scope: str, key: IdempotencyKey, result: object) -> None:
+        self._uow.connection.execute(
+            self._s.complete_idempotency, {"i_scope": scope, "i_key": key, "i_result": to_document(result)}
+        )
 
 
 class _Audit(_Part):

@@ -84,6 +84,8 @@ _HANDLE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 def _valid_handle(_inst: object, _attr: object, value: str) -> None:
     if not isinstance(value, str) or not _HANDLE.match(value):
         raise InvalidInput("handle", "3-40 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
+    if value.startswith("usr_"):  # user ids look like this; a handle must never be taken for one
+        raise InvalidInput("handle", "must not start with 'usr_'")
 
 
 def _valid_personas(_inst: object, _attr: object, value: frozenset[Persona]) -> None:

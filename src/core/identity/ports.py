@@ -41,6 +41,11 @@ class ApiTokens(Protocol):
 
     def by_hash(self, token_hash: str) -> ApiToken | None: ...
 
+    def lock(self, token_id: TokenId) -> ApiToken:
+        """Read and lock the token until the transaction ends (two revocations at once
+        then see each other). Raises TokenNotFound."""
+        ...
+
     def save(self, token: ApiToken) -> None:
         """Persist a changed token (revocation)."""
         ...

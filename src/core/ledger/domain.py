@@ -18,7 +18,7 @@ from attrs import define, field, frozen
 from core.shared.errors import DomainError, ErrorCategory, InvalidInput
 from core.shared.events import DomainEvent
 from core.shared.ids import AccountId, EntryId, SnapshotId, UserId
-from core.shared.money import Currency, CurrencyMismatch, Money
+from core.shared.money import MAX_MOVEMENT, Currency, CurrencyMismatch, Money
 
 PLATFORM_OWNER = "platform"
 
@@ -231,9 +231,11 @@ class Posting:
     amount: Money = field()
 
     @amount.validator
-    def _non_zero(self, _attr: object, value: Money) -> None:
+    def _movement(self, _attr: object, value: Money) -> None:
         if value.minor == 0:
             raise InvalidInput("amount", "a posting moves a non-zero amount")
+        if abs(value.minor) > MAX_MOVEMENT:
+            raise InvalidInput("amount", f"one movement is at most {MAX_MOVEMENT} minor units")
 
 
 def _balanced(_inst: object, _attr: object, postings: tuple[Posting, ...]) -> None:

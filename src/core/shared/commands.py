@@ -4,7 +4,8 @@ Use cases describe only their own decision (a ``body`` returning a ``Change``); 
 gives them house rules 3 and 4 in one place:
 
 1. the actor must be allowed the action (a denial is audited and raised as Forbidden);
-2. a stored result for (actor, idempotency key) is returned as is, if the payload matches;
+2. the (actor, idempotency key) is claimed; if it was used before, the stored result is
+   returned as is (same payload) or the reuse is refused (another payload);
 3. otherwise the body runs in one unit of work, and its idempotency record, audit record
    and outbox events are written in that same transaction before commit;
 4. a domain error rolls everything back, is audited as rejected in a transaction of its
@@ -21,15 +22,17 @@ from attrs import frozen
 from core.shared.actor import Actor
 from core.shared.audit import AuditDraft, Outcome
 from core.shared.authorization import Authorizer, Forbidden
-from core.shared.errors import ConcurrentUpdate, DomainError, ErrorCategory
+from core.shared.errors import DomainError, ErrorCategory
 from core.shared.events import DomainEvent
-from core.shared.idempotency import (
-    IdempotencyKeyReused,
-    KeyAlreadyClaimed,
-    StoredResult,
-    fingerprint,
+from core.shared.idempotency import fingerprint
+from core.shared.ids import (
+    AuditRecordId,
+    CorrelationId,
+    IdempotencyKey,
+    idempotency_key,
+    new_id,
+    require_correlation_id,
 )
-from core.shared.ids import AuditRecordId, CorrelationId, IdempotencyKey, new_id
 from core.shared.time import Clock
 from core.shared.unit_of_work import UnitOfWork
 
@@ -86,59 +89,58 @@ class CommandRunner(Generic[U]):
 
         Raises:
             Forbidden: the actor may not take ``action`` (audited as denied).
-            IdempotencyKeyReused: the key was used before for another payload.
+            IdempotencyKeyReused: the key was used before for another payload (audited).
             DomainError: whatever the body raised (audited as rejected); nothing written.
         """
+        # Entry points validate these already; embedders call the core directly.
+        idempotency_key(command.idempotency_key)
+        require_correlation_id(command.correlation_id)
         if not self._authorizer.allows(command.by, action):
             error = Forbidden(action)
             self._record_failure(command, action, target, Outcome.DENIED, error)
             raise error
         digest = fingerprint(action, command)
         scope = command.by.ref
-        # Two rounds at most: if a concurrent request with the same key commits first,
-        # our save fails, we roll back and the second round returns the winner's result.
-        for _ in range(2):
-            rejected: DomainError | None = None
-            with self._new_uow() as uow:
-                prior = uow.idempotency.find(scope, command.idempotency_key, result_type)
+        rejected: DomainError
+        with self._new_uow() as uow:
+            try:
+                # Claim first: a concurrent request with the same key waits here for this
+                # one to end, then replays its result instead of running the body again.
+                prior = uow.idempotency.claim(
+                    scope,
+                    command.idempotency_key,
+                    command=action,
+                    fingerprint=digest,
+                    at=self._clock.now(),
+                    result_type=result_type,
+                )
                 if prior is not None:
-                    return _replayed(prior, digest, command.idempotency_key)
-                try:
-                    change = body(uow)
-                except DomainError as error:
-                    if error.category is ErrorCategory.UNAVAILABLE:
-                        raise  # infrastructure, not a refusal: nothing to audit, retry later
-                    rejected = error
-                else:
-                    now = self._clock.now()
-                    try:
-                        uow.idempotency.save(
-                            scope,
-                            command.idempotency_key,
-                            StoredResult(action, digest, _stored(change), now),
-                        )
-                    except KeyAlreadyClaimed:
-                        continue
-                    uow.audit.append(
-                        AuditDraft(
-                            id=AuditRecordId(new_id("aud")),
-                            at=now,
-                            actor=scope,
-                            action=action,
-                            target=change.target,
-                            outcome=Outcome.SUCCEEDED,
-                            correlation_id=command.correlation_id,
-                            before=change.before,
-                            after=change.after,
-                        )
+                    return prior
+                change = body(uow)
+            except DomainError as error:
+                if error.category is ErrorCategory.UNAVAILABLE:
+                    raise  # infrastructure, not a refusal: nothing to audit; retry with the key
+                rejected = error
+            else:
+                uow.idempotency.complete(scope, command.idempotency_key, _stored(change))
+                uow.audit.append(
+                    AuditDraft(
+                        id=AuditRecordId(new_id("aud")),
+                        at=self._clock.now(),
+                        actor=scope,
+                        action=action,
+                        target=change.target,
+                        outcome=Outcome.SUCCEEDED,
+                        correlation_id=command.correlation_id,
+                        before=change.before,
+                        after=change.after,
                     )
-                    uow.outbox.add(change.events)
-                    uow.commit()
-                    return change.result
-            assert rejected is not None
-            self._record_failure(command, action, target, Outcome.REJECTED, rejected)
-            raise rejected
-        raise ConcurrentUpdate(f"idempotency key {command.idempotency_key!r}")
+                )
+                uow.outbox.add(change.events)
+                uow.commit()
+                return change.result
+        self._record_failure(command, action, target, Outcome.REJECTED, rejected)
+        raise rejected
 
     def _record_failure(
         self, command: StateChangingCommand, action: str, target: str, outcome: Outcome, error: DomainError
@@ -157,12 +159,6 @@ class CommandRunner(Generic[U]):
                 )
             )
             uow.commit()
-
-
-def _replayed(prior: StoredResult[R], digest: str, key: IdempotencyKey) -> R:
-    if prior.fingerprint != digest:
-        raise IdempotencyKeyReused(key, prior.command)
-    return prior.result
 
 
 def _stored(change: Change[R]) -> R:

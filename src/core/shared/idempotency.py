@@ -1,6 +1,6 @@
 """Idempotency: the same key from the same actor runs a command once.
 
-A command's first successful result is stored with its key and a fingerprint of its
+A command claims its key first, then stores its result with a fingerprint of its
 payload, in the same transaction as its effect. A replay with the same payload returns
 that result without running again; a replay with another payload is a conflict. Keys for
 money movements never expire. A command a rule refused stores nothing, so the key can be
@@ -13,7 +13,7 @@ import enum
 import hashlib
 import json
 from datetime import datetime
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import attrs
 from attrs import frozen
@@ -25,19 +25,6 @@ R = TypeVar("R")
 
 # Fields that identify the request, not its payload: they never enter the fingerprint.
 _ENVELOPE = frozenset({"by", "idempotency_key", "correlation_id", "dry_run"})
-
-
-@frozen
-class StoredResult(Generic[R]):
-    command: str
-    fingerprint: str
-    result: R
-    created_at: datetime
-
-
-class KeyAlreadyClaimed(Exception):
-    """Raised by ``IdempotencyStore.save`` when another transaction stored the same key
-    first. Not a domain error: the runner reacts by reading the winner's result."""
 
 
 @frozen
@@ -57,17 +44,32 @@ class IdempotencyKeyReused(DomainError):
 
 
 class IdempotencyStore(Protocol):
-    """Stored results of state-changing commands, keyed by (actor scope, key).
+    """Results of state-changing commands, keyed by (actor scope, key).
 
-    ``find`` reads a committed record. ``save`` writes one in the current transaction and
-    raises KeyAlreadyClaimed when another transaction holds or committed the same key (on
-    PostgreSQL the insert waits for that transaction to end first). Results are attrs
+    ``claim`` runs first in a command's transaction: it either claims the key for this
+    command (returns None; the caller runs the command and calls ``complete`` before
+    committing) or returns the result the key's first use stored (a replay). A key first
+    used for another command or payload raises IdempotencyKeyReused, decided on the
+    stored command and fingerprint before any stored result is loaded. A claim racing an
+    open transaction's claim of the same key waits for that transaction to end (PostgreSQL
+    waits on the key's unique index; SQLite and memory serialise transactions), so two
+    concurrent requests with one key run once. A rollback frees the key. A key claimed but
+    not completed in the same transaction raises ConcurrentUpdate. Results are attrs
     classes; adapters must round-trip them exactly.
     """
 
-    def find(self, scope: str, key: IdempotencyKey, result_type: type[R]) -> StoredResult[R] | None: ...
+    def claim(
+        self,
+        scope: str,
+        key: IdempotencyKey,
+        *,
+        command: str,
+        fingerprint: str,
+        at: datetime,
+        result_type: type[R],
+    ) -> R | None: ...
 
-    def save(self, scope: str, key: IdempotencyKey, stored: StoredResult[Any]) -> None: ...
+    def complete(self, scope: str, key: IdempotencyKey, result: object) -> None: ...
 
 
 def _plain(value: Any) -> Any:

@@ -41,6 +41,13 @@ def idempotency_key(value: object) -> IdempotencyKey:
     return IdempotencyKey(value)
 
 
+def require_correlation_id(value: object) -> CorrelationId:
+    """Validate a correlation id handed in by an embedder (entry points make their own)."""
+    if not isinstance(value, str) or not _CORRELATION.match(value):
+        raise InvalidInput("correlation_id", "1 to 128 characters of letters, digits and . _ : -")
+    return CorrelationId(value)
+
+
 def correlation_id(value: object | None) -> CorrelationId:
     """Accept a caller's correlation id if it is safe to log, otherwise make a new one."""
     if isinstance(value, str) and _CORRELATION.match(value):

@@ -16,9 +16,11 @@ from core.shared.errors import DomainError, ErrorCategory, InvalidInput
 
 _CODE = re.compile(r"^[A-Z]{3}$")
 
-# Amounts are stored in 64-bit signed integers by every adapter; keep a wide margin below
-# 2**63 so that sums of many postings can never overflow a BIGINT.
-MAX_MINOR = 10**15
+# Every adapter stores amounts and balances in 64-bit signed integers (BIGINT).
+MAX_MINOR = 2**63 - 1
+# One movement moves at most this much (10 trillion units of a two-decimal currency), so
+# balances, which sum many movements, stay far inside MAX_MINOR.
+MAX_MOVEMENT = 10**15
 
 
 def _known_code(_inst: object, _attr: object, value: Any) -> None:
@@ -60,7 +62,7 @@ def _exact_int(_inst: object, _attr: object, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput("amount", f"must be an integer number of minor units, not {type(value).__name__}")
     if abs(value) > MAX_MINOR:
-        raise InvalidInput("amount", f"must be at most {MAX_MINOR} minor units in magnitude")
+        raise InvalidInput("amount", f"must be at most {MAX_MINOR} minor units in magnitude (64 bits)")
 
 
 @frozen

@@ -103,12 +103,14 @@ def decode_strictly(raw: bytes, schema: Any) -> Any:
     """Decode a JSON body into ``schema`` with no coercion at all.
 
     Raises:
-        HttpProblem: 400 ``malformed_json`` if the body is not JSON; 400
+        HttpProblem: 400 ``malformed_json`` if the body is not JSON (or not UTF-8); 400
             ``malformed_request`` for a wrong type, a missing field or an unknown field.
     """
     try:
         value = msgspec.json.decode(raw)
-    except (msgspec.DecodeError, RecursionError):
+    except (ValueError, RecursionError):
+        # ValueError covers msgspec.DecodeError and the UnicodeDecodeError msgspec raises
+        # for a string holding invalid UTF-8.
         raise HttpProblem(
             status=400,
             code="malformed_json",

@@ -9,6 +9,7 @@ from core.shared.ids import TokenId
 
 from ..builders import T0, a_token, a_user
 from ..harness import MakeUow
+from ..threads import in_background
 
 
 def _fields(token: ApiToken) -> tuple[object, ...]:
@@ -83,3 +84,33 @@ class ApiTokensContract:
             uow.tokens.save(stored)
         with make_uow() as uow:
             assert uow.tokens.get(token.id).revoked_at is None
+
+    def test_locking_an_unknown_token_raises_token_not_found(self, make_uow: MakeUow) -> None:
+        with make_uow() as uow, pytest.raises(TokenNotFound):
+            uow.tokens.lock(TokenId("tok_missing"))
+
+    def test_a_second_revocation_waits_for_the_first_and_sees_it(self, make_uow: MakeUow, owner: User) -> None:
+        token = a_token(owner)
+        with make_uow() as uow:
+            uow.tokens.add(token)
+            uow.commit()
+        first, second = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+
+        def revoke_later() -> object:
+            with make_uow() as uow:
+                locked = uow.tokens.lock(token.id)  # waits for the first revocation to commit
+                if locked.revoked_at is None:
+                    locked.revoked_at = second
+                    uow.tokens.save(locked)
+                    uow.commit()
+                return locked.revoked_at
+
+        with make_uow() as uow:
+            locked = uow.tokens.lock(token.id)
+            join = in_background(revoke_later)
+            locked.revoked_at = first
+            uow.tokens.save(locked)
+            uow.commit()
+        assert join() == first
+        with make_uow() as uow:
+            assert uow.tokens.get(token.id).revoked_at == first

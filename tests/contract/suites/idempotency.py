@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
@@ -16,7 +16,8 @@ from core.ledger.use_cases.get_statement import StatementPage
 from core.ledger.use_cases.list_wallets import WalletList
 from core.ledger.use_cases.take_balance_snapshots import CurrencyTotal, TakeBalanceSnapshotsResult
 from core.ledger.use_cases.transfer_funds import TransferFundsResult
-from core.shared.idempotency import KeyAlreadyClaimed, StoredResult
+from core.shared.errors import ConcurrentUpdate
+from core.shared.idempotency import IdempotencyKeyReused
 from core.shared.ids import AccountId, EntryId, IdempotencyKey, SnapshotId, TokenId, UserId, new_id
 from core.shared.money import Money
 
@@ -88,93 +89,92 @@ def _key() -> IdempotencyKey:
     return IdempotencyKey(new_id("key"))
 
 
-def _stored(result: Any = RESULTS["transfer"]) -> StoredResult[Any]:
-    return StoredResult("ledger.transfer", "f" * 64, result, datetime(2026, 5, 4, 3, 2, 1, 654321, tzinfo=UTC))
+def _claim(uow: Any, key: IdempotencyKey, result_type: type = TransferFundsResult, **changes: Any) -> Any:
+    """Claim ``key`` for the transfer command (or what ``changes`` say)."""
+    args: dict[str, Any] = {"command": "ledger.transfer", "fingerprint": "f" * 64, "at": T0, "result_type": result_type}
+    args.update(changes)
+    scope = args.pop("scope", "user:usr_1")
+    return uow.idempotency.claim(scope, key, **args)
+
+
+def _store(make_uow: MakeUow, key: IdempotencyKey, result: Any = RESULTS["transfer"], **changes: Any) -> None:
+    with make_uow() as uow:
+        assert _claim(uow, key, type(result), **changes) is None
+        uow.idempotency.complete(changes.get("scope", "user:usr_1"), key, result)
+        uow.commit()
 
 
 class IdempotencyStoreContract:
     """Behaviour every ``IdempotencyStore`` adapter has. Subclasses supply ``make_uow``."""
 
-    def test_unknown_key_finds_nothing(self, make_uow: MakeUow) -> None:
+    def test_a_new_key_is_claimed(self, make_uow: MakeUow) -> None:
         with make_uow() as uow:
-            assert uow.idempotency.find("user:usr_1", _key(), TransferFundsResult) is None
+            assert _claim(uow, _key()) is None
 
-    @pytest.mark.parametrize("name", list(RESULTS))
-    def test_a_stored_result_comes_back_equal(self, make_uow: MakeUow, name: str) -> None:
-        stored = _stored(RESULTS[name])
-        key = _key()
+    @pytest.mark.parametrize("name", sorted(RESULTS))
+    def test_a_completed_result_comes_back_equal_on_replay(self, make_uow: MakeUow, name: str) -> None:
+        key, result = _key(), RESULTS[name]
+        _store(make_uow, key, result)
         with make_uow() as uow:
-            uow.idempotency.save("user:usr_1", key, stored)
-            uow.commit()
-        with make_uow() as uow:
-            found = uow.idempotency.find("user:usr_1", key, type(stored.result))
-        assert found == stored
-        assert found is not None
-        assert type(found.result) is type(stored.result)
-        assert found.created_at.isoformat() == stored.created_at.isoformat()
+            assert _claim(uow, key, type(result)) == result
 
     def test_keys_are_scoped_by_actor(self, make_uow: MakeUow) -> None:
         key = _key()
+        _store(make_uow, key, RESULTS["wallet"], scope="user:usr_1")
+        _store(make_uow, key, RESULTS["balance"], scope="user:usr_2")
         with make_uow() as uow:
-            uow.idempotency.save("user:usr_1", key, _stored(RESULTS["wallet"]))
-            uow.idempotency.save("user:usr_2", key, _stored(RESULTS["balance"]))
-            uow.commit()
-        with make_uow() as uow:
-            first = uow.idempotency.find("user:usr_1", key, WalletView)
-            second = uow.idempotency.find("user:usr_2", key, BalanceView)
-        assert first is not None and first.result == RESULTS["wallet"]
-        assert second is not None and second.result == RESULTS["balance"]
+            assert _claim(uow, key, WalletView, scope="user:usr_1") == RESULTS["wallet"]
+            assert _claim(uow, key, BalanceView, scope="user:usr_2") == RESULTS["balance"]
 
-    def test_a_key_claimed_in_the_same_transaction_is_refused(self, make_uow: MakeUow) -> None:
+    def test_another_payload_under_the_same_key_is_refused(self, make_uow: MakeUow) -> None:
+        key = _key()
+        _store(make_uow, key)
+        with make_uow() as uow, pytest.raises(IdempotencyKeyReused):
+            _claim(uow, key, fingerprint="e" * 64)
+
+    def test_another_command_under_the_same_key_is_refused_before_its_result_is_loaded(self, make_uow: MakeUow) -> None:
+        key = _key()
+        _store(make_uow, key, RESULTS["wallet"], command="ledger.wallet.open")
+        with make_uow() as uow, pytest.raises(IdempotencyKeyReused) as refused:
+            _claim(uow, key, TransferFundsResult)  # a WalletView cannot load as a transfer result
+        assert refused.value.first_command == "ledger.wallet.open"
+
+    def test_a_key_claimed_twice_in_one_transaction_is_a_concurrent_update(self, make_uow: MakeUow) -> None:
         key = _key()
         with make_uow() as uow:
-            uow.idempotency.save("user:usr_1", key, _stored())
-            with pytest.raises(KeyAlreadyClaimed):
-                uow.idempotency.save("user:usr_1", key, _stored(RESULTS["wallet"]))
-            uow.commit()
-        with make_uow() as uow:
-            found = uow.idempotency.find("user:usr_1", key, TransferFundsResult)
-        assert found is not None and found.result == RESULTS["transfer"]
-
-    def test_a_committed_key_is_refused(self, make_uow: MakeUow) -> None:
-        key = _key()
-        with make_uow() as uow:
-            uow.idempotency.save("user:usr_1", key, _stored())
-            uow.commit()
-        with make_uow() as uow, pytest.raises(KeyAlreadyClaimed):
-            uow.idempotency.save("user:usr_1", key, _stored())
+            assert _claim(uow, key) is None
+            with pytest.raises(ConcurrentUpdate):
+                _claim(uow, key)
 
     def test_a_rolled_back_claim_leaves_the_key_free(self, make_uow: MakeUow) -> None:
         key = _key()
         with make_uow() as uow:
-            uow.idempotency.save("user:usr_1", key, _stored())
+            assert _claim(uow, key) is None
+        _store(make_uow, key)
         with make_uow() as uow:
-            assert uow.idempotency.find("user:usr_1", key, TransferFundsResult) is None
-            uow.idempotency.save("user:usr_1", key, _stored())
-            uow.commit()
+            assert _claim(uow, key) == RESULTS["transfer"]
 
     @pytest.mark.parametrize("first_commits", [True, False], ids=["winner-commits", "winner-rolls-back"])
     def test_a_claim_racing_an_open_one_waits_for_its_outcome(self, make_uow: MakeUow, first_commits: bool) -> None:
         key = _key()
 
-        def second_claim() -> str:
+        def second_claim() -> Any:
             with make_uow() as uow:
-                uow.idempotency.save("user:usr_1", key, _stored(RESULTS["wallet"]))
-                uow.commit()
-                return "claimed"
+                found = _claim(uow, key)
+                if found is None:
+                    uow.idempotency.complete("user:usr_1", key, RESULTS["transfer"])
+                    uow.commit()
+                    return "claimed"
+                return found
 
         with make_uow() as uow:
-            uow.idempotency.save("user:usr_1", key, _stored())
+            assert _claim(uow, key) is None
             join = in_background(second_claim)  # waits: for the store lock, the write lock or the key
+            uow.idempotency.complete("user:usr_1", key, attrs.evolve(RESULTS["transfer"], entry_id=EntryId("first")))
             if first_commits:
                 uow.commit()
+        outcome = join()
         if first_commits:
-            with pytest.raises(KeyAlreadyClaimed):
-                join()
-            expected = RESULTS["transfer"]
+            assert outcome.entry_id == "first"  # the second request replayed the first's result
         else:
-            assert join() == "claimed"
-            expected = RESULTS["wallet"]
-        with make_uow() as uow:
-            found = uow.idempotency.find("user:usr_1", key, type(expected))
-        assert found is not None and found.result == expected
+            assert outcome == "claimed"

@@ -11,7 +11,7 @@ from core.shared.money import Money
 
 from ..builders import EUR, T0, a_draft, a_token, a_user, a_wallet, an_entry
 from ..harness import MakeUow, Probe
-from .idempotency import RESULTS, _stored
+from .idempotency import RESULTS, _claim
 from .outbox import some_events
 
 
@@ -35,7 +35,8 @@ class _Written:
         uow.accounts.save_balances(locked.values())
         uow.journal.append(self.entry, after)
         uow.snapshots.add(self.snapshot_id, T0, [SnapshotLine(account_id=self.wallet.id, balance=Money(900, EUR))])
-        uow.idempotency.save("user:" + self.user.id, self.key, _stored())
+        assert _claim(uow, self.key, scope="user:" + self.user.id) is None
+        uow.idempotency.complete("user:" + self.user.id, self.key, RESULTS["transfer"])
         self.record = uow.audit.append(a_draft())
         uow.outbox.add(self.events)
 
@@ -49,8 +50,8 @@ def _absent(make_uow: MakeUow, probe: Probe, written: _Written) -> None:
             uow.accounts.get(written.wallet.id)
         assert uow.accounts.balances() == []
         assert uow.journal.statement(written.wallet.id, before_seq=None, limit=10) == []
-        assert uow.idempotency.find("user:" + written.user.id, written.key, type(RESULTS["transfer"])) is None
         assert uow.audit_log.heads() == []
+        assert _claim(uow, written.key, scope="user:" + written.user.id) is None  # the key is free again
     assert probe.snapshot(written.snapshot_id) == {}
     assert probe.outbox() == []
 
@@ -69,7 +70,7 @@ class UnitOfWorkContract:
             assert uow.accounts.get(written.wallet.id).balance == Money(900, EUR)
             [line] = uow.journal.statement(written.wallet.id, before_seq=None, limit=10)
             assert line.entry_id == written.entry.id
-            assert uow.idempotency.find("user:" + written.user.id, written.key, type(RESULTS["transfer"])) is not None
+            assert _claim(uow, written.key, scope="user:" + written.user.id) == RESULTS["transfer"]
             assert uow.audit_log.records(written.record.chain, after_seq=0, limit=10) == [written.record]
         assert probe.snapshot(written.snapshot_id) == {written.wallet.id: (T0, Money(900, EUR))}
         assert [event_id for _, event_id, _ in probe.outbox()] == [e.event_id for e in written.events]

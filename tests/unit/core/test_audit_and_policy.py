@@ -186,3 +186,28 @@ def test_revoked_and_expired_tokens_stop_working(world: World) -> None:
     world.clock.advance(timedelta(days=1, seconds=1))
     with pytest.raises(Unauthenticated):
         world.uc.authenticate_token()(short.token)
+
+
+def test_records_appended_after_the_heads_were_read_are_not_a_break() -> None:
+    """A live database: a writer commits between reading the heads and the records."""
+    from core.identity.ports import ChainHead
+    from core.identity.use_cases.verify_audit_log import _verify_chain
+    from core.shared.time import ManualClock
+    from entrypoints.container import build_in_memory
+    from entrypoints.settings import Settings
+
+    clock = ManualClock()
+    world = World(build_in_memory(Settings(audit_chains=1), clock=clock), clock)
+    alice = world.user("alice")
+    world.deposit(alice, world.wallet(alice).wallet_id, eur(3))
+    records = world.runtime.persistence.store().audit[0]
+    assert len(records) > 2
+    stale = ChainHead(chain=0, last_seq=len(records) - 2, last_hash=records[-3].hash)  # read before 2 appends
+    with world.runtime.new_unit_of_work() as uow:
+        count, problem = _verify_chain(uow.audit_log, stale)
+    assert (problem, count) == (None, stale.last_seq)
+
+
+def test_a_handle_cannot_look_like_a_user_id(world: World) -> None:
+    with pytest.raises(InvalidInput):
+        world.user("usr_imposter")

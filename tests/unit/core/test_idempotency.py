@@ -108,3 +108,20 @@ def test_the_fingerprint_ignores_the_envelope_but_not_the_payload(world: World) 
     assert fingerprint("t", cmd(alice, key(), eur(1))) == fingerprint("t", cmd(bob, key(), eur(1)))
     assert fingerprint("t", cmd(alice, key(), eur(1))) != fingerprint("t", cmd(alice, key(), eur(2)))
     assert fingerprint("t", cmd(alice, key(), eur(1))) != fingerprint("u", cmd(alice, key(), eur(1)))
+
+
+def test_an_embedder_cannot_smuggle_a_malformed_key_or_correlation_id(world: World) -> None:
+    from core.ledger.use_cases.deposit_sandbox_funds import DepositSandboxFundsCommand
+    from core.shared.errors import InvalidInput
+    from core.shared.ids import CorrelationId, IdempotencyKey
+
+    alice = world.user("alice")
+    wa = world.wallet(alice)
+    for key_, corr in [(IdempotencyKey("x" * 500), CorrelationId("ok")), (key(), CorrelationId("bad\x00id"))]:
+        with pytest.raises(InvalidInput):
+            world.uc.deposit_sandbox_funds()(
+                DepositSandboxFundsCommand(
+                    by=alice, idempotency_key=key_, correlation_id=corr, wallet_id=wa.wallet_id, amount=eur(1)
+                )
+            )
+    assert world.balance(alice, wa.wallet_id) == eur(0)

@@ -94,8 +94,11 @@ def test_a_transfer_to_the_same_wallet_is_refused(world: World) -> None:
 def test_unknown_wallets_are_not_found(world: World) -> None:
     alice = world.user("alice")
     wa = world.wallet(alice)
+    world.deposit(alice, wa.wallet_id, eur(1))
     with pytest.raises(WalletNotFound):
         world.transfer(alice, wa.wallet_id, AccountId("wal_nope"), eur(1))
+    with pytest.raises(WalletNotFound):
+        world.transfer(alice, AccountId("wal_nope"), wa.wallet_id, eur(1))
     with pytest.raises(WalletNotFound):
         world.balance(alice, AccountId("wal_nope"))
 
@@ -265,3 +268,26 @@ def test_memos_are_bounded_and_free_of_control_characters(world: World, memo: st
             )
         )
     assert world.balance(alice, wa.wallet_id) == eur(0)
+
+
+def test_a_sandbox_deposit_is_capped(world: World) -> None:
+    from core.ledger.use_cases.deposit_sandbox_funds import MAX_SANDBOX_DEPOSIT
+
+    alice = world.user("alice")
+    wa = world.wallet(alice)
+    world.deposit(alice, wa.wallet_id, eur(MAX_SANDBOX_DEPOSIT))
+    with pytest.raises(InvalidInput):
+        world.deposit(alice, wa.wallet_id, eur(MAX_SANDBOX_DEPOSIT + 1))
+    assert world.balance(alice, wa.wallet_id) == eur(MAX_SANDBOX_DEPOSIT)
+
+
+def test_a_sender_who_cannot_pay_learns_nothing_about_the_recipient(world: World) -> None:
+    alice, bob = world.user("alice"), world.user("bob")
+    wa, wb = world.wallet(alice), world.wallet(bob)
+    world.deposit(alice, wa.wallet_id, eur(5))
+    with pytest.raises(InsufficientFunds):
+        world.transfer(alice, wa.wallet_id, AccountId("wal_does_not_exist"), eur(6))
+    with pytest.raises(InsufficientFunds):
+        world.transfer(alice, wa.wallet_id, wb.wallet_id, eur(6))
+    with pytest.raises(WalletNotFound):
+        world.transfer(alice, wa.wallet_id, AccountId("wal_does_not_exist"), eur(5))

@@ -120,11 +120,14 @@ class LedgerMachine(RuleBasedStateMachine):
         if minor <= 0 or source == dest:
             with pytest.raises(InvalidInput):
                 send()
-        elif currency != self.currency[source] or self.currency[source] != self.currency[dest]:
+        elif currency != self.currency[source]:
             with pytest.raises(CurrencyMismatch):
                 send()
-        elif minor > self.model[source]:
+        elif minor > self.model[source]:  # the sender's rules come before the recipient's
             with pytest.raises(InsufficientFunds):
+                send()
+        elif self.currency[dest] != currency:
+            with pytest.raises(CurrencyMismatch):
                 send()
         else:
             self.last = (send, send())

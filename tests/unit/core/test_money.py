@@ -8,7 +8,7 @@ from core.shared.currencies import MINOR_UNIT_EXPONENTS
 from core.shared.errors import InvalidInput
 from core.shared.money import MAX_MINOR, Currency, CurrencyMismatch, Money
 
-amounts = st.integers(min_value=-MAX_MINOR // 2, max_value=MAX_MINOR // 2)
+amounts = st.integers(min_value=-(10**15), max_value=10**15)
 codes = st.sampled_from(sorted(MINOR_UNIT_EXPONENTS))
 
 
@@ -35,9 +35,20 @@ def test_a_bool_is_not_an_amount() -> None:
         Money(True, Currency("EUR"))  # type: ignore[arg-type]
 
 
-def test_amounts_beyond_the_bigint_margin_are_refused() -> None:
+def test_amounts_beyond_64_bits_are_refused() -> None:
     with pytest.raises(InvalidInput):
         Money(MAX_MINOR + 1, Currency("EUR"))
+    assert Money(-MAX_MINOR, Currency("EUR")).minor == -MAX_MINOR
+
+
+def test_one_posting_moves_at_most_max_movement() -> None:
+    from core.ledger.domain import Posting
+    from core.shared.ids import AccountId
+    from core.shared.money import MAX_MOVEMENT
+
+    Posting(AccountId("a"), Money(MAX_MOVEMENT, Currency("EUR")))
+    with pytest.raises(InvalidInput):
+        Posting(AccountId("a"), Money(MAX_MOVEMENT + 1, Currency("EUR")))
 
 
 def test_arithmetic_across_currencies_raises_currency_mismatch() -> None:

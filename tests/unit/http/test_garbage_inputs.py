@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from core.shared.actor import Persona
 from entrypoints.container import build_in_memory
-from tests.unit.http.conftest import Api, new_key, serve
+from tests.unit.http.conftest import Api, assert_problem, new_key, serve
 
-POSTS = ["/v1/wallets", "/v1/wallets/{wallet}/deposits", "/v1/transfers", "/v1/snapshots"]
+BODY_POSTS = ["/v1/wallets", "/v1/wallets/{wallet}/deposits", "/v1/transfers"]
+POSTS = [*BODY_POSTS, "/v1/snapshots"]
 GETS = [
     "/v1/wallets",
     "/v1/wallets/{wallet}/balance",
@@ -22,6 +23,15 @@ GETS = [
     "/v1/me",
     "/health/live",
     "/health/ready",
+]
+
+# Well-formed JSON but for strings that are not UTF-8 (msgspec raises UnicodeDecodeError).
+INVALID_UTF8: list[bytes] = [
+    b'{"currency":"\xff\xfe"}',
+    b'{"\xff":1}',
+    b'{"currency":"\xc3"}',  # a truncated two-byte sequence
+    b'{"currency":"\xed\xa0\x80"}',  # a UTF-8-encoded surrogate
+    b'{"amount": {"minor": 1, "currency": "EU\x80"}, "memo": "\xc0\xaf"}',  # overlong
 ]
 
 GARBAGE_BODIES: list[bytes] = [
@@ -48,6 +58,7 @@ GARBAGE_BODIES: list[bytes] = [
     b'{"from_wallet_id": "\\ud800", "to_wallet_id": "x", "amount": {"minor": 1, "currency": "EUR"}}',
     json.dumps({"currency": "EUR", "owner_id": "usr_" + "x" * 5000}).encode(),
     json.dumps({"memo": "\u202e\U0001f4b8" * 100, "amount": {"minor": 5, "currency": "EUR"}}).encode(),
+    *INVALID_UTF8,
 ]
 
 
@@ -60,6 +71,16 @@ def world() -> Iterator[tuple[Api, dict[str, str], str]]:
         yield api, alice, wallet
 
 
+@pytest.fixture(scope="module")
+def finance(world: tuple[Api, dict[str, str], str]) -> dict[str, str]:
+    """A caller allowed to POST /v1/snapshots, so a body sent there gets past the guard."""
+    return world[0].user("fiona", Persona.FINANCE)
+
+
+def _caller(path: str, alice: dict[str, str], finance: dict[str, str]) -> dict[str, str]:
+    return finance if path == "/v1/snapshots" else alice
+
+
 def _assert_handled(answer: Any) -> None:
     assert answer.status_code < 500, answer.text
     if answer.status_code >= 400:
@@ -68,12 +89,31 @@ def _assert_handled(answer: Any) -> None:
 
 @pytest.mark.parametrize("path", POSTS)
 @pytest.mark.parametrize("body", GARBAGE_BODIES, ids=range(len(GARBAGE_BODIES)))
-def test_garbage_bodies_are_refused_cleanly(world: tuple[Api, dict[str, str], str], path: str, body: bytes) -> None:
+def test_garbage_bodies_are_refused_cleanly(
+    world: tuple[Api, dict[str, str], str], finance: dict[str, str], path: str, body: bytes
+) -> None:
+    api, alice, wallet = world
+
+    answer = api.post(
+        path.format(wallet=wallet),
+        _caller(path, alice, finance),
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+
+    _assert_handled(answer)
+
+
+@pytest.mark.parametrize("path", BODY_POSTS)
+@pytest.mark.parametrize("body", INVALID_UTF8, ids=range(len(INVALID_UTF8)))
+def test_invalid_utf8_in_a_json_body_is_malformed_json(
+    world: tuple[Api, dict[str, str], str], path: str, body: bytes
+) -> None:
     api, alice, wallet = world
 
     answer = api.post(path.format(wallet=wallet), alice, content=body, headers={"Content-Type": "application/json"})
 
-    _assert_handled(answer)
+    assert_problem(answer, 400, "malformed_json")
 
 
 @pytest.mark.parametrize("path", POSTS + GETS)
@@ -115,6 +155,13 @@ def test_odd_headers_are_refused_cleanly(
         "limit=1&limit=2",
         "cursor=%ff%fe",
         "cursor=s99999999999999999999",
+        "cursor=s%C2%B2",  # superscript two: a digit to str.isdigit, not to int()
+        "cursor=s%D9%A1%D9%A2",  # Arabic-Indic one, two
+        "cursor=s%EF%BC%91",  # fullwidth one
+        "cursor=s-1",
+        "cursor=s+1",
+        "cursor=s%201",
+        "cursor=s1_000",
         "cursor=" + "s" * 5000,
         "owner_id=" + "%00" * 10,
         "owner_id=usr_nobody",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -112,3 +113,27 @@ def test_configuring_twice_installs_one_handler(stream: io.StringIO) -> None:
     structlog.get_logger("gigcore.test").info("once")
 
     assert [line["event"] for line in _lines(stream)] == ["once"]
+
+
+def _fail_holding_a_token() -> None:
+    secret = TOKEN  # a local of the failing frame: a traceback that shows locals would print it
+    raise RuntimeError("the ledger is unavailable " + str(len(secret)))
+
+
+@pytest.mark.parametrize("log_format", ["json", "console"])
+def test_a_token_in_a_failing_frame_local_never_reaches_the_output(stream: io.StringIO, log_format: str) -> None:
+    configure_logging(Settings(log_format=log_format), stream=stream)
+
+    try:
+        _fail_holding_a_token()
+    except RuntimeError:
+        structlog.get_logger("gigcore.test").exception("request_failed")
+    try:
+        _fail_holding_a_token()
+    except RuntimeError:
+        logging.getLogger("uvicorn.error").exception("stdlib failure")
+
+    output = re.sub(r"\x1b\[[0-9;]*m", "", stream.getvalue())  # the console renderer colours
+    assert output.count("RuntimeError: the ledger is unavailable 44") == 2, output  # the tracebacks are there...
+    assert TOKEN not in output  # ...without the token
+    assert "A1b2A1b2" not in output

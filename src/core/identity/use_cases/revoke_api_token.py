@@ -38,7 +38,7 @@ class RevokeApiToken:
 
     def __call__(self, command: RevokeApiTokenCommand) -> RevokeApiTokenResult:
         def body(uow: IdentityUnitOfWork) -> Change[RevokeApiTokenResult]:
-            token = uow.tokens.get(command.token_id)
+            token = uow.tokens.lock(command.token_id)
             now = self._clock.now()
             events: tuple[ApiTokenRevoked, ...] = ()
             if token.revoked_at is None:

@@ -64,10 +64,20 @@ class VerifyAuditLog:
 
 
 def _verify_chain(log: AuditLog, head: ChainHead) -> tuple[int, BrokenRecord | None]:
+    """Verify records 1..head.last_seq against each other and against the head.
+
+    Records appended after the heads were read (a live database) are left for the next
+    verification, so they never look like a break. A chain whose head row is gone
+    (``last_seq == -1``) is read to its end and then reported."""
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
-    while True:
+    newest = head.last_seq if head.last_seq >= 0 else None
+    reading = True
+    while reading:
         page = log.records(head.chain, after_seq=expected_seq - 1, limit=_PAGE)
         for record in page:
+            if newest is not None and record.seq == expected_seq > newest:
+                reading = False  # appended after the heads were read
+                break
             count += 1
             rid = record.draft.id
             if record.seq != expected_seq:
@@ -84,8 +94,7 @@ def _verify_chain(log: AuditLog, head: ChainHead) -> tuple[int, BrokenRecord | N
                     record_id=rid,
                     reason="prev_hash does not match the previous record's hash",
                 )
-            recomputed = chain_hash(prev_hash, record.draft, chain=head.chain, seq=record.seq)
-            if recomputed != record.hash:
+            if chain_hash(prev_hash, record.draft, chain=head.chain, seq=record.seq) != record.hash:
                 return count, BrokenRecord(
                     chain=head.chain,
                     seq=record.seq,
@@ -94,7 +103,7 @@ def _verify_chain(log: AuditLog, head: ChainHead) -> tuple[int, BrokenRecord | N
                 )
             expected_seq, prev_hash = expected_seq + 1, record.hash
         if len(page) < _PAGE:
-            break
+            reading = False
     last_seq = expected_seq - 1
     if last_seq != head.last_seq or prev_hash != head.last_hash:
         return count, BrokenRecord(

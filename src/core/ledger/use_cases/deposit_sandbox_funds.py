@@ -25,6 +25,9 @@ from core.shared.money import Money
 from core.shared.time import Clock
 
 SANDBOX_GATEWAY = "sandbox"
+# Sandbox money is play money: one deposit credits at most 10^9 minor units (10 million of
+# a two-decimal currency), so no sequence of deposits can approach a balance's 64 bits.
+MAX_SANDBOX_DEPOSIT = 10**9
 
 
 @frozen(kw_only=True)
@@ -73,6 +76,8 @@ class DepositSandboxFunds:
                 raise SandboxDepositsDisabled()
             if not command.amount.is_positive:
                 raise InvalidInput("amount", "a deposit must be positive")
+            if command.amount.minor > MAX_SANDBOX_DEPOSIT:
+                raise InvalidInput("amount", f"a sandbox deposit is at most {MAX_SANDBOX_DEPOSIT} minor units")
             wallet = lock_wallet(
                 uow.accounts, command.by, command.wallet_id, Actions.DEPOSIT_SANDBOX_ANY, self._authorizer
             )

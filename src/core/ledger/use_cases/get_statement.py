@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from attrs import frozen
@@ -33,10 +34,13 @@ class StatementPage:
     next_cursor: str | None
 
 
+_CURSOR = re.compile(r"s[0-9]{1,18}")  # ASCII digits only, and always within a BIGINT
+
+
 def _decode(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    if not cursor.startswith("s") or not cursor[1:].isdigit() or len(cursor) > 20:
+    if not _CURSOR.fullmatch(cursor):
         raise InvalidInput("cursor", "not a cursor returned by a previous page")
     return int(cursor[1:])
 

@@ -5,11 +5,13 @@ from collections.abc import Callable
 from attrs import frozen
 
 from core.ledger.domain import (
+    Account,
     AccountKind,
     AccountNotFound,
     Actions,
     EntryKind,
     FundsTransferred,
+    InsufficientFunds,
     JournalEntry,
     Posting,
     WalletNotFound,
@@ -63,19 +65,20 @@ class TransferFunds:
                 raise InvalidInput("amount", "a transfer must be positive")
             if command.from_wallet_id == command.to_wallet_id:
                 raise InvalidInput("to_wallet_id", "cannot transfer to the same wallet")
-            try:
-                locked = uow.accounts.lock([command.from_wallet_id, command.to_wallet_id])
-            except AccountNotFound as missing:
-                raise WalletNotFound(missing.account_id) from None
-            source, target = locked[command.from_wallet_id], locked[command.to_wallet_id]
-            if source.kind is not AccountKind.WALLET or source.owner_id != command.by.id:
-                raise WalletNotFound(source.id)
-            if target.kind is not AccountKind.WALLET:
-                raise WalletNotFound(target.id)
-            # Currency before funds: a transfer that could never apply says so first.
-            for wallet in (source, target):
-                if wallet.currency != command.amount.currency:
-                    raise CurrencyMismatch(wallet.currency.code, command.amount.currency.code)
+            locked = _lock_both(uow, command.from_wallet_id, command.to_wallet_id)
+            source, target = locked.get(command.from_wallet_id), locked.get(command.to_wallet_id)
+            if source is None or source.kind is not AccountKind.WALLET or source.owner_id != command.by.id:
+                raise WalletNotFound(command.from_wallet_id)
+            # The sender's own rules first: someone who cannot pay learns nothing about
+            # the recipient (not even whether it exists).
+            if source.currency != command.amount.currency:
+                raise CurrencyMismatch(source.currency.code, command.amount.currency.code)
+            if command.amount.exceeds(source.balance):
+                raise InsufficientFunds(source.id, source.balance, command.amount)
+            if target is None or target.kind is not AccountKind.WALLET:
+                raise WalletNotFound(command.to_wallet_id)
+            if target.currency != command.amount.currency:
+                raise CurrencyMismatch(target.currency.code, command.amount.currency.code)
             now = self._clock.now()
             before = (source.balance, target.balance)
             entry = JournalEntry(
@@ -86,7 +89,7 @@ class TransferFunds:
                 memo=command.memo,
                 postings=(Posting(source.id, command.amount.negated()), Posting(target.id, command.amount)),
             )
-            after = apply_entry(entry, locked)
+            after = apply_entry(entry, {source.id: source, target.id: target})
             uow.accounts.save_balances([source, target])
             uow.journal.append(entry, after)
             return Change(
@@ -125,3 +128,16 @@ class TransferFunds:
             result_type=TransferFundsResult,
             body=body,
         )
+
+
+def _lock_both(uow: LedgerUnitOfWork, source: AccountId, target: AccountId) -> dict[AccountId, Account]:
+    """Lock both wallets in one ordered statement; if the recipient is missing, lock the
+    source alone so its rules can still be checked. Raises WalletNotFound(source)."""
+    try:
+        return uow.accounts.lock([source, target])
+    except AccountNotFound:
+        pass
+    try:
+        return uow.accounts.lock([source])
+    except AccountNotFound:
+        raise WalletNotFound(source) from None

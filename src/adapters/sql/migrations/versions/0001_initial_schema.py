@@ -104,7 +104,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(200), nullable=False),
         sa.Column("command", sa.Text, nullable=False),
         sa.Column("fingerprint", sa.String(64), nullable=False),
-        sa.Column("result", sa.Text, nullable=False),
+        sa.Column("result", sa.Text, nullable=True),
         sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.PrimaryKeyConstraint("scope", "key", name="pk_idempotency_keys"),
     )
@@ -125,6 +125,7 @@ def upgrade() -> None:
         sa.Column("before", sa.Text, nullable=False),
         sa.Column("after", sa.Text, nullable=False),
         sa.UniqueConstraint("chain", "seq", name="uq_audit_records_chain_seq"),
+        sa.CheckConstraint("seq >= 1", name="ck_audit_records_seq_positive"),
     )
     heads = op.create_table(
         "audit_chain_heads",
@@ -147,6 +148,7 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     _refuse_journal_changes()
+    _refuse_audit_changes()
 
 
 def _refuse_journal_changes() -> None:
@@ -179,6 +181,95 @@ def _refuse_journal_changes() -> None:
                 f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
                 f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {verb} refused'); END"
             )
+    # SQLite's INSERT OR REPLACE deletes the row in its way without firing DELETE triggers.
+    # An entry id inserted twice is skipped (the adapter's ON CONFLICT DO NOTHING keeps its
+    # meaning); a posting id inserted twice is refused.
+    op.execute(
+        "CREATE TRIGGER journal_entries_no_replace BEFORE INSERT ON journal_entries "
+        "WHEN EXISTS (SELECT 1 FROM journal_entries WHERE id = NEW.id) BEGIN SELECT RAISE(IGNORE); END"
+    )
+    op.execute(
+        "CREATE TRIGGER postings_no_replace BEFORE INSERT ON postings "
+        "WHEN EXISTS (SELECT 1 FROM postings WHERE id = NEW.id) "
+        "BEGIN SELECT RAISE(ABORT, 'postings is append-only: REPLACE refused'); END"
+    )
+
+
+def _refuse_audit_changes() -> None:
+    """Audit records are append-only and a chain head only ever advances by one record, so
+    that records cannot be removed quietly: not the last ones with the head moved back onto
+    the new last record, not a whole chain with its head reset to genesis. The hash chains
+    still catch someone who drops these triggers first (ADR 0006)."""
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            """
+            CREATE FUNCTION refuse_audit_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+                    USING ERRCODE = 'restrict_violation';
+            END
+            $$
+            """
+        )
+        # Nested IFs: PL/pgSQL does not promise to short-circuit AND, and a statement-level
+        # (TRUNCATE) call has no OLD or NEW row.
+        op.execute(
+            """
+            CREATE FUNCTION refuse_audit_head_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'UPDATE' THEN
+                    IF NEW.chain = OLD.chain AND NEW.last_seq = OLD.last_seq + 1
+                            AND NEW.last_hash <> OLD.last_hash THEN
+                        RETURN NEW;
+                    END IF;
+                END IF;
+                RAISE EXCEPTION '% only advances by one record: % refused', TG_TABLE_NAME, TG_OP
+                    USING ERRCODE = 'restrict_violation';
+            END
+            $$
+            """
+        )
+        for table, function in (
+            ("audit_records", "refuse_audit_change"),
+            ("audit_chain_heads", "refuse_audit_head_change"),
+        ):
+            op.execute(
+                f"CREATE TRIGGER {table}_guard BEFORE UPDATE OR DELETE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {function}()"
+            )
+            op.execute(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+            )
+        return
+    for verb in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER audit_records_no_{verb.lower()} BEFORE {verb} ON audit_records "
+            f"BEGIN SELECT RAISE(ABORT, 'audit_records is append-only: {verb} refused'); END"
+        )
+    op.execute(
+        "CREATE TRIGGER audit_chain_heads_no_delete BEFORE DELETE ON audit_chain_heads "
+        "BEGIN SELECT RAISE(ABORT, 'audit_chain_heads only advances by one record: DELETE refused'); END"
+    )
+    op.execute(
+        "CREATE TRIGGER audit_chain_heads_advance_only BEFORE UPDATE ON audit_chain_heads "
+        "WHEN NOT (NEW.chain = OLD.chain AND NEW.last_seq = OLD.last_seq + 1 AND NEW.last_hash <> OLD.last_hash) "
+        "BEGIN SELECT RAISE(ABORT, 'audit_chain_heads only advances by one record: UPDATE refused'); END"
+    )
+    # INSERT OR REPLACE deletes the row in its way without firing DELETE triggers (unless
+    # the connection turned on recursive_triggers), so it would edit a record or rewind a
+    # head past the triggers above. An insert that meets an existing key is refused first.
+    op.execute(
+        "CREATE TRIGGER audit_records_no_replace BEFORE INSERT ON audit_records "
+        "WHEN EXISTS (SELECT 1 FROM audit_records WHERE id = NEW.id) "
+        "OR EXISTS (SELECT 1 FROM audit_records WHERE chain = NEW.chain AND seq = NEW.seq) "
+        "BEGIN SELECT RAISE(ABORT, 'audit_records is append-only: REPLACE refused'); END"
+    )
+    op.execute(
+        "CREATE TRIGGER audit_chain_heads_no_replace BEFORE INSERT ON audit_chain_heads "
+        "WHEN EXISTS (SELECT 1 FROM audit_chain_heads WHERE chain = NEW.chain) "
+        "BEGIN SELECT RAISE(ABORT, 'audit_chain_heads only advances by one record: REPLACE refused'); END"
+    )
 
 
 def downgrade() -> None:
@@ -197,4 +288,5 @@ def downgrade() -> None:
     ):
         op.drop_table(table)
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION refuse_journal_change()")
+        for function in ("refuse_audit_head_change", "refuse_audit_change", "refuse_journal_change"):
+            op.execute(f"DROP FUNCTION {function}()")
