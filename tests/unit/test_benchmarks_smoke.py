@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from benchmarks import cli, report
-from benchmarks.http import parse_wrk
+from benchmarks.http_api import parse_wrk
 from benchmarks.loadgen import check_loopback
 from benchmarks.measure import from_latencies, percentile
 from benchmarks.postgres import parse_pgbench_log, parse_pgbench_tps
