@@ -34,7 +34,7 @@ pytest: $(STAMP)
 
 # The ledger state machines with many more examples than CI runs (see README).
 properties: $(STAMP)
-	GIGCORE_HYPOTHESIS_EXAMPLES=2000 $(BIN)/python -m pytest -q -k "Ledger and (Machine or InMemory or Sql)" tests
+	GIGCORE_HYPOTHESIS_EXAMPLES=2000 $(BIN)/python -m pytest -q tests/unit/core/test_ledger_properties.py tests/unit/escrow/test_escrow_properties.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

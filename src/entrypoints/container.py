@@ -23,7 +23,29 @@ from typing import Any
 from attrs import define, field
 from dependency_injector import containers, providers
 
-from adapters.memory import MemoryStore, MemoryUnitOfWork
+from adapters.memory import MemoryStore, MemoryUnitOfWork, SandboxPayoutGateway
+from core.escrow.domain import EscrowPolicy
+from core.escrow.ports import PayoutGateway
+from core.escrow.use_cases.accept_contract import AcceptContract
+from core.escrow.use_cases.agree_refund import AgreeRefund
+from core.escrow.use_cases.approve_milestone import ApproveMilestone
+from core.escrow.use_cases.approve_payout import ApprovePayout
+from core.escrow.use_cases.cancel_contract import CancelContract
+from core.escrow.use_cases.create_contract import CreateContract
+from core.escrow.use_cases.decline_contract import DeclineContract
+from core.escrow.use_cases.execute_payout import ExecutePayout
+from core.escrow.use_cases.fire_due_timers import FireDueTimers
+from core.escrow.use_cases.fund_milestone import FundMilestone
+from core.escrow.use_cases.get_contract import GetContract
+from core.escrow.use_cases.get_earnings import GetEarnings
+from core.escrow.use_cases.get_payout import GetPayout
+from core.escrow.use_cases.open_dispute_hold import OpenDisputeHold
+from core.escrow.use_cases.propose_refund import ProposeRefund
+from core.escrow.use_cases.refund_milestone import RefundMilestone
+from core.escrow.use_cases.request_milestone_changes import RequestMilestoneChanges
+from core.escrow.use_cases.request_payout import RequestPayout
+from core.escrow.use_cases.resolve_dispute_hold import ResolveDisputeHold
+from core.escrow.use_cases.submit_milestone import SubmitMilestone
 from core.identity.domain import PolicyAuthorizer
 from core.identity.use_cases.authenticate_token import AuthenticateToken
 from core.identity.use_cases.create_user import CreateUser
@@ -113,6 +135,54 @@ class UseCases(containers.DeclarativeContainer):
     revoke_api_token = providers.Singleton(RevokeApiToken, new_uow=new_uow, authorizer=authorizer, clock=clock)
     authenticate_token = providers.Singleton(AuthenticateToken, new_uow=new_uow, clock=clock)
     verify_audit_log = providers.Singleton(VerifyAuditLog, new_uow=new_uow, authorizer=authorizer)
+
+    # Escrow. The policy (fees by tier, auto-release days, clearing period, payout
+    # approval bands) and the payout gateway default to the sandbox installation's;
+    # ``build`` may provide others (the SQL ring and settings are wired with it).
+    escrow_policy: providers.Dependency[EscrowPolicy] = providers.Dependency(
+        instance_of=EscrowPolicy, default=providers.Singleton(EscrowPolicy)
+    )
+    payout_gateway: providers.Dependency[PayoutGateway] = providers.Dependency(
+        default=providers.Singleton(SandboxPayoutGateway)
+    )
+    create_contract = providers.Singleton(
+        CreateContract, new_uow=new_uow, authorizer=authorizer, clock=clock, policy=escrow_policy
+    )
+    accept_contract = providers.Singleton(AcceptContract, new_uow=new_uow, authorizer=authorizer, clock=clock)
+    decline_contract = providers.Singleton(DeclineContract, new_uow=new_uow, authorizer=authorizer, clock=clock)
+    cancel_contract = providers.Singleton(CancelContract, new_uow=new_uow, authorizer=authorizer, clock=clock)
+    get_contract = providers.Singleton(GetContract, new_uow=new_uow, authorizer=authorizer)
+    fund_milestone = providers.Singleton(FundMilestone, new_uow=new_uow, authorizer=authorizer, clock=clock)
+    submit_milestone = providers.Singleton(SubmitMilestone, new_uow=new_uow, authorizer=authorizer, clock=clock)
+    approve_milestone = providers.Singleton(
+        ApproveMilestone, new_uow=new_uow, authorizer=authorizer, clock=clock, policy=escrow_policy
+    )
+    request_milestone_changes = providers.Singleton(
+        RequestMilestoneChanges, new_uow=new_uow, authorizer=authorizer, clock=clock
+    )
+    propose_refund = providers.Singleton(ProposeRefund, new_uow=new_uow, authorizer=authorizer, clock=clock)
+    agree_refund = providers.Singleton(
+        AgreeRefund, new_uow=new_uow, authorizer=authorizer, clock=clock, policy=escrow_policy
+    )
+    refund_milestone = providers.Singleton(
+        RefundMilestone, new_uow=new_uow, authorizer=authorizer, clock=clock, policy=escrow_policy
+    )
+    open_dispute_hold = providers.Singleton(OpenDisputeHold, new_uow=new_uow, authorizer=authorizer, clock=clock)
+    resolve_dispute_hold = providers.Singleton(
+        ResolveDisputeHold, new_uow=new_uow, authorizer=authorizer, clock=clock, policy=escrow_policy
+    )
+    fire_due_timers = providers.Singleton(
+        FireDueTimers, new_uow=new_uow, authorizer=authorizer, clock=clock, policy=escrow_policy
+    )
+    get_earnings = providers.Singleton(GetEarnings, new_uow=new_uow, authorizer=authorizer)
+    request_payout = providers.Singleton(
+        RequestPayout, new_uow=new_uow, authorizer=authorizer, clock=clock, policy=escrow_policy
+    )
+    approve_payout = providers.Singleton(ApprovePayout, new_uow=new_uow, authorizer=authorizer, clock=clock)
+    execute_payout = providers.Singleton(
+        ExecutePayout, new_uow=new_uow, authorizer=authorizer, clock=clock, gateway=payout_gateway
+    )
+    get_payout = providers.Singleton(GetPayout, new_uow=new_uow, authorizer=authorizer)
 
 
 @define

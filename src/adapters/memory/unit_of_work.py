@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import itertools
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING, Self, TypeVar
 
 import attrs
 
+from core.escrow.domain import Contract, ContractId, ContractNotFound, Payout, PayoutId, PayoutNotFound
 from core.identity.domain import ApiToken, HandleTaken, TokenNotFound, User, UserNotFound
 from core.identity.ports import ChainHead
 from core.ledger.domain import (
@@ -21,12 +23,15 @@ from core.ledger.domain import (
     StatementLine,
 )
 from core.ledger.ports import SnapshotLine
+from core.ledger.use_cases.book import LedgerBook
+from core.shared.actor import Persona
 from core.shared.audit import GENESIS_HASH, AuditDraft, AuditRecord, chain_for, seal
 from core.shared.errors import ConcurrentUpdate
 from core.shared.events import DomainEvent
 from core.shared.idempotency import IdempotencyKeyReused
 from core.shared.ids import AccountId, IdempotencyKey, SnapshotId, TokenId, UserId, new_id
 from core.shared.money import Currency, Money
+from core.shared.timers import Timer
 
 R = TypeVar("R")
 
@@ -49,6 +54,13 @@ class OutboxRow:
     event: DomainEvent
 
 
+@attrs.define
+class TimerRow:
+    timer: Timer
+    fired_at: datetime | None = None
+    outcome: str | None = None
+
+
 class MemoryStore:
     """All state of an in-memory installation. Thread-safe through one re-entrant lock."""
 
@@ -67,6 +79,9 @@ class MemoryStore:
         self.handles: dict[str, UserId] = {}
         self.tokens: dict[TokenId, ApiToken] = {}
         self.token_hashes: dict[str, TokenId] = {}
+        self.contracts: dict[ContractId, Contract] = {}
+        self.payouts: dict[PayoutId, Payout] = {}
+        self.timers: dict[str, TimerRow] = {}
         self.seq = itertools.count(1)
 
 
@@ -92,6 +107,12 @@ class MemoryUnitOfWork:
         self.audit = _Audit(self)
         self.audit_log = _AuditLog(self)
         self.outbox = _Outbox(self)
+        self.contracts = _Contracts(self)
+        self.payouts = _Payouts(self)
+        self.parties = _Parties(self)
+        self.timers = _Timers(self)
+        # The ledger as escrow posts to it, in this same transaction.
+        self.book = LedgerBook(self)
 
     @property
     def store(self) -> MemoryStore:
@@ -398,9 +419,125 @@ class _Outbox(_Part):
         self._uow.on_rollback(undo)
 
 
+class _Contracts(_Part):
+    # Contracts hold mutable milestones: copies are deep, so nothing loaded aliases the store.
+    def add(self, contract: Contract) -> None:
+        if contract.id in self._s.contracts:
+            raise ValueError(f"contract {contract.id} exists already")
+        self._s.contracts[contract.id] = copy.deepcopy(contract)
+
+        def undo() -> None:
+            del self._s.contracts[contract.id]
+
+        self._uow.on_rollback(undo)
+
+    def get(self, contract_id: ContractId) -> Contract:
+        try:
+            return copy.deepcopy(self._s.contracts[contract_id])
+        except KeyError:
+            raise ContractNotFound(contract_id) from None
+
+    def lock(self, contract_id: ContractId) -> Contract:
+        return self.get(contract_id)  # the store lock already serialises transactions
+
+    def save(self, contract: Contract) -> None:
+        stored = self._s.contracts.get(contract.id)
+        if stored is None:
+            raise ContractNotFound(contract.id)
+        if stored.version != contract.version:
+            raise ConcurrentUpdate(f"contract {contract.id}")
+        contract.version += 1
+        self._s.contracts[contract.id] = copy.deepcopy(contract)
+
+        def undo() -> None:
+            self._s.contracts[contract.id] = stored
+
+        self._uow.on_rollback(undo)
+
+
+class _Payouts(_Part):
+    def add(self, payout: Payout) -> None:
+        if payout.id in self._s.payouts:
+            raise ValueError(f"payout {payout.id} exists already")
+        self._s.payouts[payout.id] = _copy(payout)
+
+        def undo() -> None:
+            del self._s.payouts[payout.id]
+
+        self._uow.on_rollback(undo)
+
+    def get(self, payout_id: PayoutId) -> Payout:
+        try:
+            return _copy(self._s.payouts[payout_id])
+        except KeyError:
+            raise PayoutNotFound(payout_id) from None
+
+    def lock(self, payout_id: PayoutId) -> Payout:
+        return self.get(payout_id)
+
+    def save(self, payout: Payout) -> None:
+        stored = self._s.payouts.get(payout.id)
+        if stored is None:
+            raise PayoutNotFound(payout.id)
+        if stored.version != payout.version:
+            raise ConcurrentUpdate(f"payout {payout.id}")
+        payout.version += 1
+        self._s.payouts[payout.id] = _copy(payout)
+
+        def undo() -> None:
+            self._s.payouts[payout.id] = stored
+
+        self._uow.on_rollback(undo)
+
+
+class _Parties(_Part):
+    def personas(self, user_id: str) -> frozenset[Persona] | None:
+        user = self._s.users.get(UserId(user_id))
+        return None if user is None else user.personas
+
+
+class _Timers(_Part):
+    def schedule(self, timer: Timer) -> None:
+        if timer.id in self._s.timers:
+            return
+        self._s.timers[timer.id] = TimerRow(timer)
+
+        def undo() -> None:
+            del self._s.timers[timer.id]
+
+        self._uow.on_rollback(undo)
+
+    def due(self, now: datetime, *, kinds: Collection[str], limit: int) -> list[Timer]:
+        wanted = frozenset(kinds)
+        rows = [
+            r.timer
+            for r in self._s.timers.values()
+            if r.fired_at is None and r.timer.kind in wanted and r.timer.due_at <= now
+        ]
+        return sorted(rows, key=lambda t: (t.due_at, t.id))[: max(limit, 0)]
+
+    def claim(self, timer_id: str) -> Timer | None:
+        row = self._s.timers.get(timer_id)
+        return None if row is None or row.fired_at is not None else row.timer
+
+    def mark_fired(self, timer_id: str, *, at: datetime, outcome: str) -> None:
+        row = self._s.timers[timer_id]
+        previous = (row.fired_at, row.outcome)
+        row.fired_at, row.outcome = at, outcome
+
+        def undo() -> None:
+            row.fired_at, row.outcome = previous
+
+        self._uow.on_rollback(undo)
+
+
 if TYPE_CHECKING:  # mypy proves the adapter fits the ports (the contract tests prove behaviour)
+    from core.escrow.ports import EscrowUnitOfWork
     from core.identity.ports import IdentityUnitOfWork
     from core.ledger.ports import LedgerUnitOfWork
+
+    def _fits_escrow(uow: MemoryUnitOfWork) -> EscrowUnitOfWork:
+        return uow
 
     def _fits_identity(uow: MemoryUnitOfWork) -> IdentityUnitOfWork:
         return uow

@@ -27,6 +27,7 @@ class Actions:
 
 _USER = frozenset({Persona.CLIENT, Persona.PROVIDER, Persona.AGENCY, Persona.MENTOR})
 _SUPPORT, _FINANCE, _ADMIN = Persona.SUPPORT, Persona.FINANCE, Persona.ADMIN
+_PROVIDING = frozenset({Persona.PROVIDER, Persona.AGENCY, Persona.MENTOR})  # who delivers work and is paid
 
 # The policy, as data: which personas may take which action. Object-level rules (whose
 # wallet?) are checked by the use case that loads the object. An action missing here is
@@ -45,6 +46,37 @@ PERMISSIONS: Mapping[str, frozenset[Persona]] = MappingProxyType(
         Actions.ISSUE_TOKEN: frozenset({_ADMIN}),
         Actions.REVOKE_TOKEN: frozenset({_ADMIN}),
         Actions.VERIFY_AUDIT: frozenset({_ADMIN, _FINANCE}),
+        # Escrow. Object-level rules (the contract's client, its provider) live in the
+        # use cases; support acts on any contract, always with a reason.
+        "escrow.contract.create": frozenset({Persona.CLIENT}),
+        "escrow.contract.accept": _PROVIDING,
+        "escrow.contract.decline": _PROVIDING,
+        "escrow.contract.cancel": frozenset({Persona.CLIENT}),
+        "escrow.contract.read": _USER | {_SUPPORT, _FINANCE, _ADMIN},
+        "escrow.contract.read_any": frozenset({_SUPPORT, _FINANCE, _ADMIN}),
+        "escrow.milestone.fund": frozenset({Persona.CLIENT}),
+        "escrow.milestone.submit": _PROVIDING,
+        "escrow.milestone.approve": frozenset({Persona.CLIENT}),
+        "escrow.milestone.request_changes": frozenset({Persona.CLIENT}),
+        "escrow.refund.propose": frozenset({Persona.CLIENT}),
+        "escrow.refund.agree": _PROVIDING,
+        "escrow.refund.support": frozenset({_SUPPORT}),
+        "escrow.dispute_hold.open": frozenset({Persona.CLIENT}) | _PROVIDING,
+        "escrow.dispute_hold.resolve": frozenset({_SUPPORT}),
+        "escrow.earnings.read": _USER | {_SUPPORT, _FINANCE, _ADMIN},
+        "escrow.earnings.read_any": frozenset({_SUPPORT, _FINANCE, _ADMIN}),
+        "escrow.payout.request": _PROVIDING,
+        "escrow.payout.request_any": frozenset({_FINANCE}),
+        "escrow.payout.approve": frozenset({_FINANCE}),
+        "escrow.payout.execute": frozenset({_FINANCE}),
+        "escrow.payout.complete": frozenset({_FINANCE}),
+        "escrow.payout.read": _USER | {_SUPPORT, _FINANCE, _ADMIN},
+        "escrow.payout.read_any": frozenset({_SUPPORT, _FINANCE, _ADMIN}),
+        # Timers fire as the system only (see SYSTEM_ACTIONS).
+        "escrow.timers.fire": frozenset(),
+        "escrow.milestone.auto_release": frozenset(),
+        "escrow.milestone.time_out": frozenset(),
+        "escrow.earnings.clear": frozenset(),
     }
 )
 
@@ -56,6 +88,14 @@ SYSTEM_ACTIONS: frozenset[str] = frozenset(
         Actions.ISSUE_TOKEN,
         Actions.REVOKE_TOKEN,
         Actions.VERIFY_AUDIT,
+        "escrow.timers.fire",
+        "escrow.milestone.auto_release",
+        "escrow.milestone.time_out",
+        "escrow.earnings.clear",
+        "escrow.payout.execute",
+        "escrow.payout.complete",
+        "escrow.payout.read",
+        "escrow.payout.read_any",
     }
 )
 

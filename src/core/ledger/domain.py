@@ -58,25 +58,38 @@ class AccountKind(enum.Enum):
     """What an account is for. The kind fixes its balance rule and whether a running
     balance is kept on the account row.
 
-    Platform accounts are touched by many concurrent transactions (every deposit debits
-    the gateway clearing account); keeping a running balance on them would queue every
-    transaction on one row lock. Their balance is derived from postings instead
-    (DESIGN-NOTES, "Hot accounts")."""
+    Hot platform accounts are touched by many concurrent transactions (every deposit
+    debits the gateway clearing account, every release credits fee revenue); keeping a
+    running balance on them would queue every transaction on one row lock. Their balance
+    is derived from postings instead (DESIGN-NOTES, "Hot accounts"; ADR 0007). An escrow
+    account is owned by the platform too, but there is one per milestone, so it is not
+    hot: it keeps a running balance that must never go below zero, like a wallet."""
 
-    WALLET = "wallet"
-    GATEWAY_CLEARING = "gateway_clearing"
+    WALLET = "wallet"  # a user's available money, per currency
+    WALLET_PENDING = "wallet_pending"  # released earnings still in their clearing period
+    ESCROW = "escrow"  # money held for one milestone (label = milestone id)
+    PAYOUT_IN_TRANSIT = "payout_in_transit"  # requested payouts not yet paid or failed
+    GATEWAY_CLEARING = "gateway_clearing"  # the other side of money entering or leaving
+    FEE_REVENUE = "fee_revenue"  # the platform's fees
 
     @property
     def rule(self) -> BalanceRule:
-        return BalanceRule.NON_NEGATIVE if self is AccountKind.WALLET else BalanceRule.UNBOUNDED
+        return BalanceRule.NON_NEGATIVE if self.keeps_running_balance else BalanceRule.UNBOUNDED
 
     @property
     def keeps_running_balance(self) -> bool:
-        return self is AccountKind.WALLET
+        return self in _RUNNING_BALANCE_KINDS
 
     @property
     def is_platform(self) -> bool:
-        return self is not AccountKind.WALLET
+        """Owned by the platform (``PLATFORM_OWNER``), not by a user."""
+        return self in _PLATFORM_KINDS
+
+
+_RUNNING_BALANCE_KINDS = frozenset(
+    {AccountKind.WALLET, AccountKind.WALLET_PENDING, AccountKind.ESCROW, AccountKind.PAYOUT_IN_TRANSIT}
+)
+_PLATFORM_KINDS = frozenset({AccountKind.ESCROW, AccountKind.GATEWAY_CLEARING, AccountKind.FEE_REVENUE})
 
 
 @frozen
@@ -223,6 +236,14 @@ class Account:
 class EntryKind(enum.Enum):
     DEPOSIT = "deposit"
     TRANSFER = "transfer"
+    ESCROW_FUND = "escrow_fund"  # client wallet -> milestone escrow
+    ESCROW_RELEASE = "escrow_release"  # escrow -> provider pending (net) + fee revenue
+    ESCROW_REFUND = "escrow_refund"  # escrow -> client wallet
+    ESCROW_SETTLEMENT = "escrow_settlement"  # a dispute hold split between both parties
+    CLEARING = "clearing"  # provider pending -> provider wallet, after the hold period
+    PAYOUT_REQUEST = "payout_request"  # wallet -> payout in transit
+    PAYOUT_PAID = "payout_paid"  # payout in transit -> gateway clearing
+    PAYOUT_FAILED = "payout_failed"  # payout in transit -> wallet
 
 
 @frozen

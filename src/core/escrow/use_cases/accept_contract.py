@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from attrs import frozen
+
+from core.escrow.domain import Actions, ContractDecided, ContractId, ContractView, TimerKinds
+from core.escrow.ports import EscrowUnitOfWork
+from core.escrow.use_cases.access import Role, lock_as
+from core.shared.actor import Actor
+from core.shared.authorization import Authorizer
+from core.shared.commands import Change, CommandRunner
+from core.shared.ids import CorrelationId, EventId, IdempotencyKey, new_id
+from core.shared.time import Clock
+from core.shared.timers import Timer
+
+
+@frozen(kw_only=True)
+class AcceptContractCommand:
+    by: Actor
+    idempotency_key: IdempotencyKey
+    correlation_id: CorrelationId
+    contract_id: ContractId
+
+
+class AcceptContract:
+    """The provider accepts a proposed contract: it becomes ACTIVE and every milestone's
+    deadline timer is armed. Raises Forbidden, ContractNotFound, IllegalTransition.
+    Emits ContractDecided."""
+
+    def __init__(self, new_uow: Callable[[], EscrowUnitOfWork], authorizer: Authorizer, clock: Clock) -> None:
+        self._runner = CommandRunner(new_uow, authorizer, clock)
+        self._clock = clock
+
+    def __call__(self, command: AcceptContractCommand) -> ContractView:
+        def body(uow: EscrowUnitOfWork) -> Change[ContractView]:
+            contract = lock_as(uow.contracts, command.by, command.contract_id, Role.PROVIDER, Actions.ACCEPT_CONTRACT)
+            now = self._clock.now()
+            contract.accept(at=now)
+            for milestone in contract.milestones:
+                uow.timers.schedule(
+                    Timer.new(
+                        TimerKinds.DEADLINE,
+                        milestone.due_at,
+                        {"contract_id": contract.id, "milestone_id": milestone.id},
+                    )
+                )
+            uow.contracts.save(contract)
+            return Change(
+                result=ContractView.of(contract),
+                target=f"contract:{contract.id}",
+                before={"status": "proposed"},
+                after={"status": contract.status.value},
+                events=(
+                    ContractDecided(
+                        event_id=EventId(new_id("evt")),
+                        occurred_at=now,
+                        aggregate_id=contract.id,
+                        contract_id=contract.id,
+                        status=contract.status.value,
+                    ),
+                ),
+            )
+
+        return self._runner.run(
+            command,
+            action=Actions.ACCEPT_CONTRACT,
+            target=f"contract:{command.contract_id}",
+            result_type=ContractView,
+            body=body,
+        )
