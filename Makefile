@@ -35,6 +35,7 @@ pytest: $(STAMP)
 # The ledger state machines with many more examples than CI runs (see README).
 properties: $(STAMP)
 	GIGCORE_HYPOTHESIS_EXAMPLES=2000 $(BIN)/python -m pytest -q tests/unit/core/test_ledger_properties.py tests/unit/escrow/test_escrow_properties.py
+	GIGCORE_HYPOTHESIS_EXAMPLES=200 $(BIN)/python -m pytest -q tests/contract/test_escrow_machine_sqlite.py tests/contract/test_escrow_machine_postgres.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

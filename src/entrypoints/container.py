@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -24,7 +25,7 @@ from attrs import define, field
 from dependency_injector import containers, providers
 
 from adapters.memory import MemoryStore, MemoryUnitOfWork, SandboxPayoutGateway
-from core.escrow.domain import EscrowPolicy
+from core.escrow.domain import DEFAULT_TIER, EscrowPolicy, FeeSchedule, FeeTable
 from core.escrow.ports import PayoutGateway
 from core.escrow.use_cases.accept_contract import AcceptContract
 from core.escrow.use_cases.agree_refund import AgreeRefund
@@ -72,6 +73,7 @@ class MemoryPersistence(containers.DeclarativeContainer):
     config = providers.Configuration()
     store = providers.Singleton(MemoryStore, audit_chains=config.audit_chains)
     uow_factory = providers.Singleton(partial, MemoryUnitOfWork, store)
+    read_uow_factory = providers.Singleton(partial, MemoryUnitOfWork, store)  # the store lock serialises anyway
     dry_run_uow_factory = providers.Singleton(partial, MemoryUnitOfWork, store, dry_run=True)
     ping = providers.Object(lambda: None)
     migrate = providers.Object(lambda: None)
@@ -83,10 +85,10 @@ def _sql_engine(url: str, pool_size: int) -> Any:
     yield from open_engine(url, pool_size=pool_size)
 
 
-def _sql_uow_factory(engine: Any, audit_chains: int, dry_run: bool) -> Callable[[], Any]:
+def _sql_uow_factory(engine: Any, audit_chains: int, dry_run: bool, read_only: bool = False) -> Callable[[], Any]:
     from adapters.sql.unit_of_work import SqlUnitOfWork
 
-    return partial(SqlUnitOfWork, engine, audit_chains=audit_chains, dry_run=dry_run)
+    return partial(SqlUnitOfWork, engine, audit_chains=audit_chains, dry_run=dry_run, read_only=read_only)
 
 
 def _sql_ping(engine: Any) -> Callable[[], None]:
@@ -105,6 +107,9 @@ class SqlPersistence(containers.DeclarativeContainer):
     config = providers.Configuration()
     engine = providers.Resource(_sql_engine, url=config.url, pool_size=config.pool_size)
     uow_factory = providers.Singleton(_sql_uow_factory, engine, config.audit_chains, False)
+    # Queries read in a read-only transaction: a plain BEGIN on SQLite (WAL readers neither
+    # wait for nor block the writer), BEGIN READ ONLY on PostgreSQL.
+    read_uow_factory = providers.Singleton(_sql_uow_factory, engine, config.audit_chains, False, True)
     dry_run_uow_factory = providers.Singleton(_sql_uow_factory, engine, config.audit_chains, True)
     ping = providers.Singleton(_sql_ping, engine)
     migrate = providers.Singleton(_sql_migrate, engine)
@@ -116,6 +121,7 @@ class UseCases(containers.DeclarativeContainer):
 
     config = providers.Configuration()
     new_uow: providers.Dependency[Callable[[], Any]] = providers.Dependency()
+    new_read_uow: providers.Dependency[Callable[[], Any]] = providers.Dependency()
     clock: providers.Dependency[Clock] = providers.Dependency()
     authorizer: providers.Dependency[PolicyAuthorizer] = providers.Dependency()
 
@@ -124,21 +130,21 @@ class UseCases(containers.DeclarativeContainer):
         DepositSandboxFunds, new_uow=new_uow, authorizer=authorizer, clock=clock, enabled=config.sandbox_deposits
     )
     transfer_funds = providers.Singleton(TransferFunds, new_uow=new_uow, authorizer=authorizer, clock=clock)
-    get_balance = providers.Singleton(GetBalance, new_uow=new_uow, authorizer=authorizer, clock=clock)
-    get_statement = providers.Singleton(GetStatement, new_uow=new_uow, authorizer=authorizer)
-    list_wallets = providers.Singleton(ListWallets, new_uow=new_uow, authorizer=authorizer)
+    get_balance = providers.Singleton(GetBalance, new_uow=new_read_uow, authorizer=authorizer, clock=clock)
+    get_statement = providers.Singleton(GetStatement, new_uow=new_read_uow, authorizer=authorizer)
+    list_wallets = providers.Singleton(ListWallets, new_uow=new_read_uow, authorizer=authorizer)
     take_balance_snapshots = providers.Singleton(
         TakeBalanceSnapshots, new_uow=new_uow, authorizer=authorizer, clock=clock
     )
     create_user = providers.Singleton(CreateUser, new_uow=new_uow, authorizer=authorizer, clock=clock)
     issue_api_token = providers.Singleton(IssueApiToken, new_uow=new_uow, authorizer=authorizer, clock=clock)
     revoke_api_token = providers.Singleton(RevokeApiToken, new_uow=new_uow, authorizer=authorizer, clock=clock)
-    authenticate_token = providers.Singleton(AuthenticateToken, new_uow=new_uow, clock=clock)
-    verify_audit_log = providers.Singleton(VerifyAuditLog, new_uow=new_uow, authorizer=authorizer)
+    authenticate_token = providers.Singleton(AuthenticateToken, new_uow=new_read_uow, clock=clock)
+    verify_audit_log = providers.Singleton(VerifyAuditLog, new_uow=new_read_uow, authorizer=authorizer)
 
     # Escrow. The policy (fees by tier, auto-release days, clearing period, payout
     # approval bands) and the payout gateway default to the sandbox installation's;
-    # ``build`` may provide others (the SQL ring and settings are wired with it).
+    # ``build`` provides them from the settings (``escrow_policy``, ``payout_gateway``).
     escrow_policy: providers.Dependency[EscrowPolicy] = providers.Dependency(
         instance_of=EscrowPolicy, default=providers.Singleton(EscrowPolicy)
     )
@@ -151,7 +157,7 @@ class UseCases(containers.DeclarativeContainer):
     accept_contract = providers.Singleton(AcceptContract, new_uow=new_uow, authorizer=authorizer, clock=clock)
     decline_contract = providers.Singleton(DeclineContract, new_uow=new_uow, authorizer=authorizer, clock=clock)
     cancel_contract = providers.Singleton(CancelContract, new_uow=new_uow, authorizer=authorizer, clock=clock)
-    get_contract = providers.Singleton(GetContract, new_uow=new_uow, authorizer=authorizer)
+    get_contract = providers.Singleton(GetContract, new_uow=new_read_uow, authorizer=authorizer)
     fund_milestone = providers.Singleton(FundMilestone, new_uow=new_uow, authorizer=authorizer, clock=clock)
     submit_milestone = providers.Singleton(SubmitMilestone, new_uow=new_uow, authorizer=authorizer, clock=clock)
     approve_milestone = providers.Singleton(
@@ -174,7 +180,7 @@ class UseCases(containers.DeclarativeContainer):
     fire_due_timers = providers.Singleton(
         FireDueTimers, new_uow=new_uow, authorizer=authorizer, clock=clock, policy=escrow_policy
     )
-    get_earnings = providers.Singleton(GetEarnings, new_uow=new_uow, authorizer=authorizer)
+    get_earnings = providers.Singleton(GetEarnings, new_uow=new_read_uow, authorizer=authorizer)
     request_payout = providers.Singleton(
         RequestPayout, new_uow=new_uow, authorizer=authorizer, clock=clock, policy=escrow_policy
     )
@@ -182,7 +188,7 @@ class UseCases(containers.DeclarativeContainer):
     execute_payout = providers.Singleton(
         ExecutePayout, new_uow=new_uow, authorizer=authorizer, clock=clock, gateway=payout_gateway
     )
-    get_payout = providers.Singleton(GetPayout, new_uow=new_uow, authorizer=authorizer)
+    get_payout = providers.Singleton(GetPayout, new_uow=new_read_uow, authorizer=authorizer)
 
 
 @define
@@ -228,10 +234,47 @@ class Runtime:
         return self.persistence.uow_factory()()
 
 
-def _use_cases(settings: Settings, platform: Platform, new_uow: Any) -> UseCases:
-    use_cases = UseCases(new_uow=new_uow, clock=platform.clock, authorizer=platform.authorizer)
+def _use_cases(
+    settings: Settings,
+    platform: Platform,
+    new_uow: Any,
+    new_read_uow: Any,
+    *,
+    policy: EscrowPolicy,
+    gateway: PayoutGateway,
+) -> UseCases:
+    use_cases = UseCases(
+        new_uow=new_uow,
+        new_read_uow=new_read_uow,
+        clock=platform.clock,
+        authorizer=platform.authorizer,
+        escrow_policy=providers.Object(policy),
+        payout_gateway=providers.Object(gateway),
+    )
     use_cases.config.from_dict({"sandbox_deposits": settings.sandbox_deposits})
     return use_cases
+
+
+def escrow_policy(settings: Settings) -> EscrowPolicy:
+    """Escrow's rules from the settings: the default tier's fee, the auto-release and
+    clearing periods (payout approval bands: the defaults)."""
+    fee = FeeSchedule(bps=settings.escrow_fee_bps, min_minor=settings.escrow_fee_min_minor)
+    return EscrowPolicy(
+        fees=FeeTable({DEFAULT_TIER: fee}),
+        auto_release_days=settings.escrow_auto_release_days,
+        clearing_period=timedelta(days=settings.escrow_clearing_days),
+    )
+
+
+def payout_gateways(settings: Settings) -> tuple[PayoutGateway, PayoutGateway]:
+    """The payout gateway the settings name, and the one a dry run gets: never the real
+    one. (``ExecutePayout`` stops before the gateway in a dry run anyway, since its start
+    was rolled back; this makes sure that nothing a dry run holds can send money.) The
+    dry run's sandbox carries the real gateway's name, which labels accounts."""
+    if settings.payout_gateway != "sandbox":
+        raise ValueError(f"unknown payout gateway {settings.payout_gateway!r}")
+    live = SandboxPayoutGateway()
+    return live, SandboxPayoutGateway(name=live.name)
 
 
 def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Runtime:
@@ -252,10 +295,21 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ru
         persistence.config.from_dict(
             {"url": settings.database_url, "pool_size": settings.db_pool_size, "audit_chains": settings.audit_chains}
         )
+    policy = escrow_policy(settings)
+    gateway, dry_run_gateway = payout_gateways(settings)
     return Runtime(
         settings=settings,
-        use_cases=_use_cases(settings, platform, persistence.uow_factory),
-        dry_run=_use_cases(settings, platform, persistence.dry_run_uow_factory),
+        use_cases=_use_cases(
+            settings, platform, persistence.uow_factory, persistence.read_uow_factory, policy=policy, gateway=gateway
+        ),
+        dry_run=_use_cases(
+            settings,
+            platform,
+            persistence.dry_run_uow_factory,
+            persistence.read_uow_factory,
+            policy=policy,
+            gateway=dry_run_gateway,
+        ),
         platform=platform,
         persistence=persistence,
     )

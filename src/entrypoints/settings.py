@@ -90,6 +90,20 @@ class Settings:
     max_body_bytes: int = attrs.field(default=64 * 1024, validator=_between(1024, 10 * 1024 * 1024))
     sandbox_deposits: bool = True
     audit_chains: int = attrs.field(default=8, validator=_between(1, 256))
+    # How long a successful bearer authentication is reused without the database (0: never);
+    # a revoked or expired token keeps working for at most this long (entrypoints.http.auth).
+    auth_cache_seconds: int = attrs.field(default=5, validator=_between(0, 300))
+    # Escrow (issue 3). The embedded timer scheduler fires due timers (auto-release,
+    # deadlines, clearing) inside `gigcore serve` every this many seconds (0: off, for
+    # installations that fire them elsewhere, e.g. `gigcore timers fire` from cron).
+    timer_interval_seconds: int = attrs.field(default=5, validator=_between(0, 3600))
+    escrow_auto_release_days: int = attrs.field(default=14, validator=_between(1, 365))
+    escrow_clearing_days: int = attrs.field(default=5, validator=_between(0, 365))
+    # The platform fee on released money (the default tier): basis points of the gross,
+    # at least this many minor units (never more than the gross itself).
+    escrow_fee_bps: int = attrs.field(default=1_000, validator=_between(0, 10_000))
+    escrow_fee_min_minor: int = attrs.field(default=50, validator=_between(0, 1_000_000))
+    payout_gateway: str = attrs.field(default="sandbox", validator=_one_of("sandbox"))
 
     @property
     def uses_memory(self) -> bool:

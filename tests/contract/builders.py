@@ -6,6 +6,18 @@ import itertools
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
+from core.escrow.domain import (
+    Contract,
+    ContractId,
+    ContractStatus,
+    FeeSchedule,
+    Milestone,
+    MilestoneId,
+    Payout,
+    PayoutId,
+    PayoutStatus,
+    TimeoutOutcome,
+)
 from core.identity.domain import ApiToken, User, hash_token, new_token_secret
 from core.ledger.domain import Account, AccountKind, EntryKind, JournalEntry, Posting
 from core.shared.actor import Actor, ActorKind, Persona
@@ -92,3 +104,47 @@ def a_member(user_id: str, *personas: Persona) -> Actor:
 
 def an_operator(*personas: Persona) -> Actor:
     return Actor(ActorKind.OPERATOR, new_id("usr"), frozenset(personas or {Persona.ADMIN}))
+
+
+# --- escrow ---------------------------------------------------------------------------
+
+
+def a_contract(*amounts: int, client_id: str | None = None, provider_id: str | None = None) -> Contract:
+    """A proposed contract with one milestone per amount (EUR minor units)."""
+    return Contract(
+        id=ContractId(new_id("ctr")),
+        client_id=client_id or new_id("usr"),
+        provider_id=provider_id or new_id("usr"),
+        currency=EUR,
+        fee=FeeSchedule(bps=1_000, min_minor=50, max_minor=None),
+        fee_tier="provider",
+        status=ContractStatus.PROPOSED,
+        milestones=tuple(
+            Milestone(
+                id=MilestoneId(new_id("mil")),
+                position=i + 1,
+                title=f"Milestone {i + 1}: ünïcode",
+                amount=Money(minor, EUR),
+                due_at=T0 + timedelta(days=30 + i),
+                timeout_outcome=TimeoutOutcome.RELEASE if i % 2 else TimeoutOutcome.REFUND,
+                auto_release_days=14,
+            )
+            for i, minor in enumerate(amounts or (10_000,))
+        ),
+        created_at=T0,
+    )
+
+
+def a_payout(payee_id: str, wallet: AccountId, transit: AccountId, minor: int = 150_000) -> Payout:
+    return Payout(
+        id=PayoutId(new_id("pay")),
+        payee_id=payee_id,
+        requested_by=payee_id,
+        amount=Money(minor, EUR),
+        status=PayoutStatus.REQUESTED,
+        required_approvals=2,
+        approvals=(),
+        wallet_account_id=wallet,
+        transit_account_id=transit,
+        requested_at=T0,
+    )

@@ -7,6 +7,7 @@ snapshot lines).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from functools import partial
@@ -33,6 +34,22 @@ def migrated(url: str, *, pool_size: int = 10) -> Engine:
 
 class MakeUow(Protocol):
     def __call__(self, *, dry_run: bool = False) -> Any: ...
+
+
+class WaitUntilBlocked(Protocol):
+    def __call__(self, holder: Any) -> None:
+        """Return once another transaction waits for a lock the open unit of work
+        ``holder`` holds. Where a transaction waits before it reads anything (the
+        in-memory store's lock, SQLite's write lock from BEGIN IMMEDIATE), the order is
+        given anyway and this returns at once."""
+        ...
+
+
+BLOCKED_TIMEOUT_S = 30  # a waiter that never shows up is a failure, not a hang
+
+
+def _not_needed(holder: Any) -> None:
+    return None
 
 
 class Probe(Protocol):
@@ -92,6 +109,10 @@ class MemoryAdapter:
     def probe(self, store: MemoryStore) -> Probe:
         return MemoryProbe(store)
 
+    @pytest.fixture
+    def wait_until_blocked(self) -> WaitUntilBlocked:
+        return _not_needed
+
 
 class _SqlAdapter:
     @pytest.fixture
@@ -101,6 +122,10 @@ class _SqlAdapter:
     @pytest.fixture
     def probe(self, engine: Engine) -> Probe:
         return SqlProbe(engine)
+
+    @pytest.fixture
+    def wait_until_blocked(self, engine: Engine) -> WaitUntilBlocked:
+        return _not_needed
 
 
 class SqliteAdapter(_SqlAdapter):
@@ -118,3 +143,20 @@ class PostgresAdapter(_SqlAdapter):
         engine = migrated(postgres_url)
         yield engine
         engine.dispose()
+
+    @pytest.fixture
+    def wait_until_blocked(self, engine: Engine) -> WaitUntilBlocked:
+        """PostgreSQL takes row locks statement by statement, so a test that wants a
+        transaction to wait behind another must see it waiting before it goes on."""
+
+        def wait(holder: Any) -> None:
+            pid = holder.connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            waiting = text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))")
+            deadline = time.monotonic() + BLOCKED_TIMEOUT_S
+            with engine.connect() as connection:
+                while connection.execute(waiting, {"pid": pid}).scalar_one() == 0:
+                    connection.rollback()  # statistics views are read once per transaction
+                    assert time.monotonic() < deadline, "no transaction came to wait for the lock"
+                    time.sleep(0.005)
+
+        return wait

@@ -3,6 +3,8 @@ middle of a transaction, and the translation of real server errors."""
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +17,7 @@ from adapters.sql.migrations import upgrade
 from adapters.sql.unit_of_work import SqlUnitOfWork
 from core.shared.errors import ConcurrentUpdate, DependencyUnavailable
 
-from .builders import a_user
+from .builders import a_token, a_user
 from .harness import migrated
 
 # Nothing listens on port 1; the connection is refused at once.
@@ -81,3 +83,70 @@ class TestPostgresServer:
         with pytest.raises(sa_exc.DBAPIError) as raised, engine.connect() as connection:
             connection.execute(text(raise_it))
         assert isinstance(translate(raised.value), expected)
+
+
+@pytest.mark.postgres
+class TestPostgresPoolRecovery:
+    """The pool is not pre-pinged: a connection the server dropped fails its first
+    statement, SQLAlchemy invalidates the whole pool, and the next unit of work gets a
+    fresh connection."""
+
+    POOL_SIZE = 3
+
+    @pytest.fixture
+    def engine(self, postgres_url: str) -> Iterator[Engine]:
+        engine = migrated(postgres_url, pool_size=self.POOL_SIZE)
+        yield engine
+        engine.dispose()
+
+    def _fill_the_pool(self, engine: Engine) -> list[int]:
+        """Check out POOL_SIZE connections at once, so that the pool holds as many idle ones;
+        returns their server process ids."""
+        with contextlib.ExitStack() as stack:
+            uows = [stack.enter_context(SqlUnitOfWork(engine, audit_chains=1)) for _ in range(self.POOL_SIZE)]
+            pids = [int(uow.connection.execute(text("SELECT pg_backend_pid()")).scalar_one()) for uow in uows]
+        assert engine.pool.checkedin() == self.POOL_SIZE  # type: ignore[attr-defined]
+        return pids
+
+    @staticmethod
+    def _terminate(admin: Engine, pids: list[int]) -> None:
+        listed = {"pids": pids}
+        with admin.begin() as connection:
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM unnest(CAST(:pids AS int[])) AS pid"), listed
+            )
+        alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(CAST(:pids AS int[]))")
+        for _ in range(1000):  # until the server has reaped them (a bounded wait; nothing timed is asserted)
+            with admin.connect() as connection:
+                if connection.execute(alive, listed).scalar_one() == 0:
+                    return
+            time.sleep(0.01)
+        pytest.fail("the terminated server processes did not go away")
+
+    def test_after_the_server_drops_every_pooled_connection_one_unit_of_work_fails_whole_and_the_next_succeed(
+        self, engine: Engine, postgres_admin: Engine
+    ) -> None:
+        self._terminate(postgres_admin, self._fill_the_pool(engine))
+        user = a_user()
+        token = a_token(user)
+
+        try:
+            with SqlUnitOfWork(engine, audit_chains=1) as uow:
+                uow.users.add(user)
+                uow.tokens.add(token)
+                uow.commit()
+            stored = True
+        except DependencyUnavailable:
+            stored = False
+
+        # Every later unit of work gets a fresh connection, not another dead pooled one.
+        later = [a_user() for _ in range(self.POOL_SIZE + 1)]
+        for other in later:
+            with SqlUnitOfWork(engine, audit_chains=1) as uow:
+                uow.users.add(other)
+                uow.commit()
+        with SqlUnitOfWork(engine, audit_chains=1, read_only=True) as uow:
+            assert all(uow.users.user_exists(other.id) for other in later)
+            # All or nothing: a failed unit of work left neither its user nor its token.
+            assert uow.users.user_exists(user.id) is stored
+            assert (uow.tokens.by_hash(token.token_hash) is not None) is stored

@@ -32,11 +32,20 @@ def test_every_bad_variable_is_named_at_once() -> None:
         ("GIGCORE_PORT", "70000"),
         ("GIGCORE_SANDBOX_DEPOSITS", "maybe"),
         ("GIGCORE_AUDIT_CHAINS", "0"),
+        ("GIGCORE_AUTH_CACHE_SECONDS", "-1"),
+        ("GIGCORE_AUTH_CACHE_SECONDS", "301"),
+        ("GIGCORE_AUTH_CACHE_SECONDS", "5s"),
     ],
 )
 def test_out_of_range_values_are_refused(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+def test_authentications_are_cached_for_five_seconds_unless_configured() -> None:
+    assert Settings.from_env({}).auth_cache_seconds == 5
+    assert Settings.from_env({"GIGCORE_AUTH_CACHE_SECONDS": "0"}).auth_cache_seconds == 0  # 0 disables
+    assert Settings.from_env({"GIGCORE_AUTH_CACHE_SECONDS": "300"}).auth_cache_seconds == 300
 
 
 def test_overrides_win_over_the_environment() -> None:

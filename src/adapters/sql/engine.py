@@ -1,11 +1,17 @@
 """Engines for SQLite (the embedded default) and PostgreSQL (psycopg 3).
 
 SQLite: WAL, ``synchronous=NORMAL``, foreign keys on, a busy timeout, and every
-transaction opened with ``BEGIN IMMEDIATE``, so writers queue for the one write lock
-instead of deadlocking when two of them try to upgrade a read lock (SQLAlchemy's
-documented pysqlite recipe: the driver's own BEGIN is switched off at connect).
+read-write transaction opened with ``BEGIN IMMEDIATE``, so writers queue for the one write
+lock instead of deadlocking when two of them try to upgrade a read lock (SQLAlchemy's
+documented pysqlite recipe: the driver's own BEGIN is switched off at connect). A
+connection carrying the ``READ_ONLY`` execution option begins with a plain (deferred)
+``BEGIN`` instead: in WAL mode such a reader neither waits for nor blocks the writer.
 
-PostgreSQL: a pre-pinged pool of ``pool_size`` connections plus as many overflow ones.
+PostgreSQL: a pool of ``pool_size`` connections plus as many overflow ones, not pre-pinged
+(a ping is one more round trip at every checkout). A connection the server dropped fails
+its first statement; SQLAlchemy recognises the disconnect and invalidates the whole pool,
+so that one unit of work ends in DependencyUnavailable (nothing was written) and the
+next one gets a fresh connection.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from core.shared.errors import DependencyUnavailable
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 5
 POOL_TIMEOUT_S = 10
+# Execution option (on a Connection, before it begins) that makes a SQLite transaction a
+# deferred reader; set by read-only units of work.
+READ_ONLY = "gigcore_read_only"
 
 
 def open_engine(url: str, *, pool_size: int = 10) -> Iterator[Engine]:
@@ -103,7 +112,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _postgres_engine(url: URL, pool_size: int) -> Engine:
@@ -119,6 +129,5 @@ def _postgres_engine(url: URL, pool_size: int) -> Engine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=POOL_TIMEOUT_S,
-        pool_pre_ping=True,
         connect_args=connect_args,
     )

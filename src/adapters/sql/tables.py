@@ -1,10 +1,11 @@
 """The schema, as SQLAlchemy Core tables. Only the SQL adapter imports this module; rows
-are mapped to domain objects explicitly in ``mappers``.
+are mapped to domain objects explicitly in ``mappers`` (escrow's in ``escrow``).
 
 The migrations in ``migrations/versions`` create exactly this schema (a test compares
 them). Journal tables are append-only: triggers created by the migration refuse UPDATE
 and DELETE on ``journal_entries`` and ``postings``. So are ``audit_records``, and a row of
-``audit_chain_heads`` can only advance by one record (ADR 0006).
+``audit_chain_heads`` can only advance by one record (ADR 0006). Escrow's tables
+(``contracts``, ``milestones``, ``payouts``, ``timers``) come with revision 0002.
 """
 
 from __future__ import annotations
@@ -47,8 +48,13 @@ accounts = Table(
     Column("balance_minor", BigInteger, nullable=False),
     Column("version", Integer, nullable=False),
     UniqueConstraint("owner_id", "kind", "currency", "label", name="uq_accounts_slot"),
-    # Defence in depth: the domain refuses an overdraft first, under the row lock.
-    CheckConstraint("kind <> 'wallet' OR balance_minor >= 0", name="ck_accounts_wallet_not_negative"),
+    # Defence in depth: the domain refuses an overdraft first, under the row lock. Every kind
+    # that keeps a running balance must stay at or above zero; the hot platform kinds keep
+    # none (zero here; their balance is the sum of their postings).
+    CheckConstraint(
+        "kind NOT IN ('wallet', 'wallet_pending', 'escrow', 'payout_in_transit') OR balance_minor >= 0",
+        name="ck_accounts_running_balance_not_negative",
+    ),
 )
 
 journal_entries = Table(
@@ -169,6 +175,123 @@ outbox = Table(
     Column("published_at", UtcDateTime, nullable=True),
     UniqueConstraint("event_id", name="uq_outbox_event_id"),
     sqlite_autoincrement=True,
+)
+
+# --- escrow ---------------------------------------------------------------------------
+# A contract row and its milestone rows change together, under the contract's version.
+
+contracts = Table(
+    "contracts",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("client_id", String(ID), nullable=False),
+    Column("provider_id", String(ID), nullable=False),
+    Column("currency", String(CURRENCY), nullable=False),
+    # The fee schedule as it was when the contract was proposed (a snapshot).
+    Column("fee_tier", String(32), nullable=False),
+    Column("fee_bps", Integer, nullable=False),
+    Column("fee_min_minor", BigInteger, nullable=False),
+    Column("fee_max_minor", BigInteger, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=True),
+    Column("version", Integer, nullable=False),
+    CheckConstraint("fee_bps BETWEEN 0 AND 10000", name="ck_contracts_fee_bps"),
+    Index("ix_contracts_client", "client_id"),
+    Index("ix_contracts_provider", "provider_id"),
+)
+
+milestones = Table(
+    "milestones",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("contract_id", String(ID), ForeignKey("contracts.id", name="fk_milestones_contract"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    # Every amount of a milestone is in this currency (the contract's).
+    Column("currency", String(CURRENCY), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("timeout_outcome", String(16), nullable=False),
+    Column("auto_release_days", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("held_minor", BigInteger, nullable=False),
+    Column("released_minor", BigInteger, nullable=False),
+    Column("refunded_minor", BigInteger, nullable=False),
+    Column("fees_minor", BigInteger, nullable=False),
+    Column("submissions", Integer, nullable=False),
+    Column("changes_requested", Integer, nullable=False),
+    Column(
+        "escrow_account_id",
+        String(ID),
+        ForeignKey("accounts.id", name="fk_milestones_escrow_account"),
+        nullable=True,
+    ),
+    Column("funded_at", UtcDateTime, nullable=True),
+    Column("submitted_at", UtcDateTime, nullable=True),
+    Column("refund_proposal_minor", BigInteger, nullable=True),
+    Column("dispute_opened_by", String(ID), nullable=True),
+    Column("closed_at", UtcDateTime, nullable=True),
+    UniqueConstraint("contract_id", "position", name="uq_milestones_position"),
+    # Defence in depth for the domain's money rules: nothing negative, the fee inside what
+    # was released, and once funded every minor unit is held, released or refunded.
+    CheckConstraint(
+        "amount_minor > 0 AND held_minor >= 0 AND released_minor >= 0 AND refunded_minor >= 0 "
+        "AND fees_minor >= 0 AND fees_minor <= released_minor",
+        name="ck_milestones_amounts",
+    ),
+    CheckConstraint(
+        "held_minor + released_minor + refunded_minor = "
+        "CASE WHEN escrow_account_id IS NULL THEN 0 ELSE amount_minor END",
+        name="ck_milestones_money_conserved",
+    ),
+)
+
+payouts = Table(
+    "payouts",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("payee_id", String(ID), nullable=False),
+    Column("requested_by", String(ID), nullable=False),
+    Column("currency", String(CURRENCY), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("required_approvals", Integer, nullable=False),
+    Column("approvals", JsonText, nullable=False),  # approver ids, in the order they approved
+    Column(
+        "wallet_account_id", String(ID), ForeignKey("accounts.id", name="fk_payouts_wallet_account"), nullable=False
+    ),
+    Column(
+        "transit_account_id", String(ID), ForeignKey("accounts.id", name="fk_payouts_transit_account"), nullable=False
+    ),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("gateway", String(64), nullable=True),
+    Column("reference", Text, nullable=True),
+    Column("failure_reason", Text, nullable=True),
+    Column("settled_at", UtcDateTime, nullable=True),
+    Column("version", Integer, nullable=False),
+    CheckConstraint("amount_minor > 0", name="ck_payouts_amount_positive"),
+    Index("ix_payouts_payee", "payee_id"),
+)
+
+timers = Table(
+    "timers",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("payload", JsonText, nullable=False),  # names -> strings or integers
+    Column("fired_at", UtcDateTime, nullable=True),
+    Column("outcome", String(32), nullable=True),
+    # Pollers read only what is still to fire, oldest first; fired timers stay as history.
+    Index(
+        "ix_timers_unfired_due",
+        "due_at",
+        "id",
+        postgresql_where=text("fired_at IS NULL"),
+        sqlite_where=text("fired_at IS NULL"),
+    ),
 )
 
 # Chains the migration pre-creates head rows for (the settings allow 1..256 chains).

@@ -1,16 +1,30 @@
 """``SqlUnitOfWork``: every persistence port over one connection and one transaction.
 
 SQLAlchemy Core, not the ORM (DESIGN-NOTES: the ORM unit of work ran at a fifth of the
-speed). Statements are built once per dialect and reused; each use case costs a known
-number of round trips (a transfer: the lock, one UPDATE of the moved balances, one
-INSERT per journal table, then the idempotency row, the audit record with its chain
-head, and the outbox rows).
+speed). Every statement is built once per dialect, with bound parameters only, and rows
+are passed at execute time (several rows as one executemany), so SQLAlchemy compiles each
+statement once and finds it in its cache afterwards; nothing on a hot path calls
+``.values(...)``. Each use case costs a known number of round trips. A transfer on
+PostgreSQL: BEGIN, the idempotency claim, the lock of both wallets, one executemany
+UPDATE of the moved balances, one statement for the journal entry and its postings, the
+idempotency result, the audit chain head's lock, one statement for the audit record and
+its head, the outbox rows, COMMIT (10). SQLite has no data-modifying CTEs, so the journal
+and the audit record take one statement more each there (in-process: no round trips).
 
 Concurrency: on PostgreSQL running balances are locked with ``SELECT … FOR UPDATE`` in
 id order and written back under a version guard; platform accounts are never locked or
-updated (their balance is the sum of their postings). On SQLite every transaction starts
-with ``BEGIN IMMEDIATE`` (see ``engine``), so writers are serialised and a plain SELECT
-already reads what nobody else can change before commit.
+updated (their balance is the sum of their postings). On SQLite every read-write
+transaction starts with ``BEGIN IMMEDIATE`` (see ``engine``), so writers are serialised
+and a plain SELECT already reads what nobody else can change before commit.
+
+Escrow's repositories (contracts, payouts, parties, timers) live in ``escrow`` and join
+the same transaction; ``book`` is the ledger as escrow posts to it (``LedgerBook`` over this
+unit of work), so a money movement commits or rolls back with the state change behind it.
+
+A read-only unit of work (``read_only=True``, for queries) begins a plain deferred
+``BEGIN`` on SQLite, so in WAL mode it neither queues behind a writer nor holds one up,
+and ``BEGIN READ ONLY`` on PostgreSQL. Its write methods and ``commit()`` raise
+ReadOnlyViolation before anything reaches the database: calling them is a bug.
 """
 
 from __future__ import annotations
@@ -23,15 +37,20 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Connection,
     Engine,
+    String,
     Table,
+    any_,
     bindparam,
     case,
     cast,
     func,
+    insert,
     literal,
     select,
+    true,
     union_all,
 )
 from sqlalchemy import exc as sa_exc
@@ -40,7 +59,9 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.sql import Executable, Insert
 
 from adapters.sql import tables as t
+from adapters.sql.engine import READ_ONLY
 from adapters.sql.errors import StorageFault, translate, translated
+from adapters.sql.escrow import SqlContracts, SqlParties, SqlPayouts, SqlTimers, escrow_statements
 from adapters.sql.mappers import (
     account_from_row,
     account_to_row,
@@ -55,6 +76,7 @@ from adapters.sql.mappers import (
     user_from_row,
     user_to_row,
 )
+from core.escrow.ports import Book, Contracts, Parties, Payouts
 from core.identity.domain import ApiToken, HandleTaken, TokenNotFound, User, UserNotFound
 from core.identity.ports import ApiTokens, AuditLog, ChainHead, Users
 from core.ledger.domain import (
@@ -68,6 +90,7 @@ from core.ledger.domain import (
     StatementLine,
 )
 from core.ledger.ports import Accounts, BalanceSnapshots, Journal, SnapshotLine
+from core.ledger.use_cases.book import LedgerBook
 from core.shared.audit import GENESIS_HASH, AuditDraft, AuditRecord, AuditTrail, chain_for, seal
 from core.shared.errors import ConcurrentUpdate
 from core.shared.events import DomainEvent
@@ -75,8 +98,10 @@ from core.shared.idempotency import IdempotencyKeyReused, IdempotencyStore
 from core.shared.ids import AccountId, IdempotencyKey, SnapshotId, TokenId, UserId, new_id
 from core.shared.money import Currency, Money
 from core.shared.outbox import Outbox
+from core.shared.timers import Timers
 
 if TYPE_CHECKING:
+    from core.escrow.ports import EscrowUnitOfWork
     from core.identity.ports import IdentityUnitOfWork
     from core.ledger.ports import LedgerUnitOfWork
 
@@ -85,22 +110,32 @@ R = TypeVar("R")
 _RUNNING_KINDS = tuple(kind.value for kind in AccountKind if kind.keeps_running_balance)
 
 
+class ReadOnlyViolation(RuntimeError):
+    """A write or ``commit()`` on a read-only unit of work: a programming error (a query
+    wired to a writing use case, or the reverse), raised before the database is asked."""
+
+
 class SqlUnitOfWork:
-    """One transaction on one pooled connection; satisfies ``LedgerUnitOfWork`` and
-    ``IdentityUnitOfWork``.
+    """One transaction on one pooled connection; satisfies ``LedgerUnitOfWork``,
+    ``IdentityUnitOfWork`` and ``EscrowUnitOfWork``.
 
     ``__enter__`` checks a connection out and begins; ``__exit__`` rolls back unless
     ``commit()`` ran, and returns the connection. A dry-run unit of work runs every
-    statement and check, then rolls back at ``commit()``. Driver errors leave as
-    DependencyUnavailable or ConcurrentUpdate (see ``errors``). Not thread-safe: make one
-    per transaction (the factory is cheap), as use cases do.
+    statement and check, then rolls back at ``commit()``. A read-only one (for queries)
+    reads without taking SQLite's write lock; its writes and ``commit()`` raise
+    ReadOnlyViolation. Driver errors leave as DependencyUnavailable or ConcurrentUpdate
+    (see ``errors``). Not thread-safe: make one per transaction (the factory is cheap),
+    as use cases do.
     """
 
-    def __init__(self, engine: Engine, *, audit_chains: int, dry_run: bool = False) -> None:
+    def __init__(self, engine: Engine, *, audit_chains: int, dry_run: bool = False, read_only: bool = False) -> None:
         if not 1 <= audit_chains <= t.MAX_AUDIT_CHAINS:
             raise ValueError(f"audit_chains must be 1..{t.MAX_AUDIT_CHAINS}, not {audit_chains}")
+        if dry_run and read_only:
+            raise ValueError("a read-only unit of work never commits, so it has no dry run")
         self._engine = engine
         self._dry_run = dry_run
+        self.read_only = read_only
         self.audit_chains = audit_chains
         self.statements = _statements(engine.dialect.name)
         self._connection: Connection | None = None
@@ -113,6 +148,13 @@ class SqlUnitOfWork:
         self.audit: AuditTrail = _Audit(self)
         self.audit_log: AuditLog = _AuditLog(self)
         self.outbox: Outbox = _Outbox(self)
+        escrow = escrow_statements(self.statements.dialect)
+        self.contracts: Contracts = SqlContracts(self, escrow)
+        self.payouts: Payouts = SqlPayouts(self, escrow)
+        self.parties: Parties = SqlParties(self, escrow)
+        self.timers: Timers = SqlTimers(self, escrow)
+        # The ledger as escrow posts to it, in this same transaction.
+        self.book: Book = LedgerBook(self)
 
     @property
     def connection(self) -> Connection:
@@ -128,7 +170,11 @@ class SqlUnitOfWork:
         except sa_exc.SQLAlchemyError as error:
             raise translate(error) from error
         try:
-            connection.begin()  # on SQLite: BEGIN IMMEDIATE, so the write lock is ours from here
+            if self.read_only:
+                connection.execution_options(**self.statements.read_only_options)
+            # On SQLite: BEGIN IMMEDIATE, so the write lock is ours from here (a plain BEGIN
+            # when read-only). On PostgreSQL psycopg sends BEGIN with the first statement.
+            connection.begin()
         except sa_exc.SQLAlchemyError as error:
             with contextlib.suppress(sa_exc.SQLAlchemyError):
                 connection.close()
@@ -152,23 +198,46 @@ class SqlUnitOfWork:
 
     @translated
     def commit(self) -> None:
+        self.require_writable("commit()")
         if self._dry_run:
             self.connection.rollback()
         else:
             self.connection.commit()
 
+    def require_writable(self, what: str) -> None:
+        if self.read_only:
+            raise ReadOnlyViolation(f"{what} on a read-only unit of work")
+
+
+def _binds(table: Table, prefix: str = "") -> dict[str, Any]:
+    """``column -> bindparam(prefix + column)`` for every column a caller writes (all but
+    autoincremented keys and server defaults), each typed as its column."""
+    return {
+        c.key: bindparam(prefix + c.key, type_=c.type)
+        for c in table.columns
+        if c.server_default is None and not (c.primary_key and c.autoincrement is True)
+    }
+
 
 class _Statements:
-    """Every statement the adapter runs, built once per dialect (SQLAlchemy then caches
-    their compiled form)."""
+    """Every statement the adapter runs, built once per dialect with bound parameters only
+    (SQLAlchemy then compiles each once and caches it)."""
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
         self.locks_rows = dialect == "postgresql"
-        a, p, e = t.accounts, t.postings, t.journal_entries
+        # Data-modifying CTEs (an INSERT inside WITH): PostgreSQL only.
+        self.folds = dialect == "postgresql"
+        self.read_only_options: dict[str, Any] = (
+            {"postgresql_readonly": True} if dialect == "postgresql" else {READ_ONLY: True}
+        )
+        self._ledger()
+        self._identity()
+        self._audit()
 
-        # accounts
-        self.insert_account = self.insert_or_skip(a).returning(a.c.id)
+    def _ledger(self) -> None:
+        a, p, e = t.accounts, t.postings, t.journal_entries
+        self.insert_account = self.insert_or_skip(a).values(_binds(a)).returning(a.c.id)
         self.account_by_id = select(a).where(a.c.id == bindparam("id"))
         self.account_by_slot = select(a).where(
             a.c.owner_id == bindparam("owner_id"),
@@ -181,11 +250,12 @@ class _Statements:
             .where(a.c.owner_id == bindparam("owner_id"), a.c.kind == bindparam("kind"))
             .order_by(a.c.currency, a.c.label, a.c.id)
         )
-        lock = (
-            select(a).where(a.c.id.in_(bindparam("ids", expanding=True)), a.c.kind.in_(_RUNNING_KINDS)).order_by(a.c.id)
-        )
+        # The kinds are constants (bound, not re-rendered per call); on PostgreSQL the ids
+        # are one array parameter, so the SQL text is the same for any number of them.
+        running = a.c.kind.in_([literal(kind) for kind in _RUNNING_KINDS])
+        lock = select(a).where(self._id_in(a.c.id), running).order_by(a.c.id)
         self.lock_running = lock.with_for_update() if self.locks_rows else lock
-        self.accounts_by_ids = select(a).where(a.c.id.in_(bindparam("ids", expanding=True))).order_by(a.c.id)
+        self.accounts_by_ids = select(a).where(self._id_in(a.c.id)).order_by(a.c.id)
         self.save_balance = (
             a.update()
             .where(a.c.id == bindparam("b_id"), a.c.version == bindparam("b_version"))
@@ -202,8 +272,36 @@ class _Statements:
             ),
         ).order_by(a.c.id)
 
-        # journal
-        self.insert_entry = self.insert_or_skip(e).returning(e.c.id)
+        self.insert_entry = self.insert_or_skip(e).values(_binds(e)).returning(e.c.id)
+        self.insert_postings = insert(p).values(_binds(p))
+        if self.folds:
+            # The entry and its postings in one statement: the postings come from arrays
+            # (one parameter per column, in posting order) and are inserted only if the
+            # entry was, so the row count is 0 for an entry that exists already.
+            entry = self.insert_entry.cte("entry")
+            array_columns = {
+                "account_id": postgresql.ARRAY(p.c.account_id.type),
+                "amount_minor": postgresql.ARRAY(p.c.amount_minor.type),
+                "currency": postgresql.ARRAY(p.c.currency.type),
+                "balance_after_minor": postgresql.ARRAY(p.c.balance_after_minor.type),
+            }
+            lines = (
+                func.unnest(*(bindparam("p_" + name, type_=type_) for name, type_ in array_columns.items()))
+                .table_valued(*array_columns, with_ordinality="n")
+                .render_derived(name="line")
+            )
+            self.append_entry = (
+                insert(p)
+                .from_select(
+                    ["entry_id", *array_columns],
+                    select(entry.c.id, *(lines.c[name] for name in array_columns))
+                    .select_from(entry)
+                    .join(lines, true())
+                    .order_by(lines.c.n),
+                )
+                .add_cte(entry)
+                .execution_options(preserve_rowcount=True)  # SQLAlchemy drops an INSERT's otherwise
+            )
         line = (
             select(
                 p.c.id.label("seq"),
@@ -225,14 +323,16 @@ class _Statements:
         self.derived_balance = select(cast(func.coalesce(func.sum(p.c.amount_minor), 0), BigInteger)).where(
             p.c.account_id == bindparam("account_id")
         )
+        self.insert_snapshot_lines = insert(t.balance_snapshots).values(_binds(t.balance_snapshots))
 
-        # identity
+    def _identity(self) -> None:
         u, k = t.users, t.api_tokens
-        self.insert_user = self.insert_or_skip(u).returning(u.c.id)
+        self.insert_user = self.insert_or_skip(u).values(_binds(u)).returning(u.c.id)
         self.user_by_id = select(u).where(u.c.id == bindparam("id"))
         self.user_by_handle = select(u).where(u.c.handle == bindparam("handle"))
         self.user_exists = select(literal(1)).select_from(u).where(u.c.id == bindparam("id"))
         self.any_user = select(literal(1)).select_from(u).limit(1)
+        self.insert_token = insert(k).values(_binds(k))
         self.token_by_id = select(k).where(k.c.id == bindparam("id"))
         self.lock_token = self.token_by_id.with_for_update() if self.locks_rows else self.token_by_id
         self.token_by_hash = select(k).where(k.c.token_hash == bindparam("token_hash"))
@@ -246,9 +346,8 @@ class _Statements:
             )
         )
 
-        # idempotency
         i = t.idempotency_keys
-        self.insert_idempotency = self.insert_or_skip(i).returning(i.c.key)
+        self.insert_idempotency = self.insert_or_skip(i).values(_binds(i)).returning(i.c.key)
         self.complete_idempotency = (
             i.update()
             .where(i.c.scope == bindparam("i_scope"), i.c.key == bindparam("i_key"))
@@ -258,16 +357,30 @@ class _Statements:
             i.c.scope == bindparam("scope"), i.c.key == bindparam("key")
         )
 
-        # audit
+    def _audit(self) -> None:
+        """The audit trail, and the outbox written beside it."""
         r, h = t.audit_records, t.audit_chain_heads
         head = select(h.c.last_seq, h.c.last_hash).where(h.c.chain == bindparam("chain"))
         self.lock_head = head.with_for_update() if self.locks_rows else head
-        self.create_head = self.insert_or_skip(h)
+        self.create_head = self.insert_or_skip(h).values(_binds(h))
+        # "r_" names: the folded form below updates audit_chain_heads, whose column names
+        # SQLAlchemy reserves in that statement.
+        self.insert_audit_record = insert(r).values(_binds(r, "r_"))
         self.advance_head = (
             h.update()
             .where(h.c.chain == bindparam("h_chain"))
             .values(last_seq=bindparam("h_seq"), last_hash=bindparam("h_hash"))
         )
+        if self.folds:
+            # The record and its head's advance in one statement; the head takes the
+            # inserted record's seq and hash, so they cannot disagree.
+            record = self.insert_audit_record.returning(r.c.chain, r.c.seq, r.c.hash).cte("record")
+            self.append_audit_record = (
+                h.update()
+                .where(h.c.chain == record.c.chain)
+                .values(last_seq=record.c.seq, last_hash=record.c.hash)
+                .add_cte(record)
+            )
         chains_with_records = select(r.c.chain)
         self.heads = union_all(
             select(h.c.chain, h.c.last_seq, h.c.last_hash).where(
@@ -285,6 +398,8 @@ class _Statements:
             .limit(bindparam("limit"))
         )
 
+        self.insert_outbox = insert(t.outbox).values(_binds(t.outbox))
+
     def insert_or_skip(self, table: Table) -> Insert:
         """INSERT … ON CONFLICT DO NOTHING: a taken unique key inserts nothing (seen in
         RETURNING) and, unlike a caught unique violation, leaves a PostgreSQL transaction
@@ -292,6 +407,12 @@ class _Statements:
         if self.locks_rows:
             return postgresql.insert(table).on_conflict_do_nothing()
         return sqlite.insert(table).on_conflict_do_nothing()
+
+    def _id_in(self, column: ColumnElement[str]) -> ColumnElement[bool]:
+        """``column`` is one of the ``ids`` parameter (a list)."""
+        if self.dialect == "postgresql":
+            return column == any_(bindparam("ids", type_=postgresql.ARRAY(String)))
+        return column.in_(bindparam("ids", expanding=True))
 
 
 @functools.cache
@@ -312,12 +433,17 @@ class _Part:
     def _first(self, statement: Executable, params: Mapping[str, Any] | None = None) -> RowMapping | None:
         return self._uow.connection.execute(statement, params).mappings().first()
 
+    def _writing(self, what: str) -> Connection:
+        """The connection, for a write; raises ReadOnlyViolation in a read-only unit of work."""
+        self._uow.require_writable(what)
+        return self._uow.connection
+
 
 class _Accounts(_Part):
     @translated
     def add(self, account: Account) -> None:
-        inserted = self._first(self._s.insert_account.values(account_to_row(account)))
-        if inserted is None:
+        self._writing("accounts.add")
+        if self._first(self._s.insert_account, account_to_row(account)) is None:
             raise AccountAlreadyExists(account.owner_id, account.kind.value, account.currency.code)
 
     @translated
@@ -329,6 +455,7 @@ class _Accounts(_Part):
 
     @translated
     def lock(self, account_ids: Collection[AccountId]) -> dict[AccountId, Account]:
+        self._writing("accounts.lock")
         wanted = sorted(set(account_ids))
         found = {row["id"]: account_from_row(row) for row in self._all(self._s.lock_running, {"ids": wanted})}
         rest = [aid for aid in wanted if aid not in found]
@@ -359,10 +486,11 @@ class _Accounts(_Part):
         existing = self.find(owner_id=PLATFORM_OWNER, kind=kind, currency=currency, label=label)
         if existing is not None:
             return existing
+        self._writing("accounts.ensure_platform")
         account = Account.open(
             id=AccountId(new_id("acc")), owner_id=PLATFORM_OWNER, kind=kind, currency=currency, label=label, at=at
         )
-        if self._first(self._s.insert_account.values(account_to_row(account))) is not None:
+        if self._first(self._s.insert_account, account_to_row(account)) is not None:
             return account
         # A concurrent transaction opened it first (and committed: the insert waited).
         winner = self.find(owner_id=PLATFORM_OWNER, kind=kind, currency=currency, label=label)
@@ -372,11 +500,14 @@ class _Accounts(_Part):
 
     @translated
     def save_balances(self, accounts: Iterable[Account]) -> None:
+        connection = self._writing("accounts.save_balances")
         running = [a for a in accounts if a.kind.keeps_running_balance]
         if not running:
             return
+        # One prebuilt, version-guarded UPDATE; several accounts go as one executemany
+        # (one round trip on psycopg 3, which pipelines it), checked by the total row count.
         params = [{"b_id": a.id, "b_version": a.version, "b_balance": a.balance.minor} for a in running]
-        result = self._uow.connection.execute(self._s.save_balance, params[0] if len(params) == 1 else params)
+        result = connection.execute(self._s.save_balance, params[0] if len(params) == 1 else params)
         if result.rowcount != len(params):
             raise ConcurrentUpdate("account " + ", ".join(a.id for a in running))
         for account in running:
@@ -398,21 +529,34 @@ class _Accounts(_Part):
 class _Journal(_Part):
     @translated
     def append(self, entry: JournalEntry, balances_after: Mapping[AccountId, Money | None]) -> None:
-        inserted = self._first(
-            self._s.insert_entry.values(
-                id=entry.id,
-                kind=entry.kind.value,
-                occurred_at=entry.occurred_at,
-                initiated_by=entry.initiated_by,
-                memo=entry.memo,
-            )
-        )
-        if inserted is None:
+        connection = self._writing("journal.append")
+        entry_row = {
+            "id": entry.id,
+            "kind": entry.kind.value,
+            "occurred_at": entry.occurred_at,
+            "initiated_by": entry.initiated_by,
+            "memo": entry.memo,
+        }
+        afters = [balances_after.get(posting.account_id) for posting in entry.postings]
+        if self._s.folds:
+            inserted = connection.execute(
+                self._s.append_entry,
+                {
+                    **entry_row,
+                    "p_account_id": [posting.account_id for posting in entry.postings],
+                    "p_amount_minor": [posting.amount.minor for posting in entry.postings],
+                    "p_currency": [posting.amount.currency.code for posting in entry.postings],
+                    "p_balance_after_minor": [None if after is None else after.minor for after in afters],
+                },
+            ).rowcount
+            if inserted != len(entry.postings):  # 0: the entry exists, so nothing was inserted
+                raise ValueError(f"journal entry {entry.id} exists already; entries are append-only")
+            return
+        if self._first(self._s.insert_entry, entry_row) is None:
             raise ValueError(f"journal entry {entry.id} exists already; entries are append-only")
-        rows = []
-        for posting in entry.postings:
-            after = balances_after.get(posting.account_id)
-            rows.append(
+        connection.execute(
+            self._s.insert_postings,
+            [
                 {
                     "entry_id": entry.id,
                     "account_id": posting.account_id,
@@ -420,8 +564,9 @@ class _Journal(_Part):
                     "currency": posting.amount.currency.code,
                     "balance_after_minor": None if after is None else after.minor,
                 }
-            )
-        self._uow.connection.execute(t.postings.insert().values(rows))
+                for posting, after in zip(entry.postings, afters, strict=True)
+            ],
+        )
 
     @translated
     def statement(self, account_id: AccountId, *, before_seq: int | None, limit: int) -> list[StatementLine]:
@@ -442,6 +587,7 @@ class _Journal(_Part):
 class _Snapshots(_Part):
     @translated
     def add(self, snapshot_id: SnapshotId, taken_at: datetime, lines: Iterable[SnapshotLine]) -> None:
+        connection = self._writing("snapshots.add")
         rows = [
             {
                 "snapshot_id": snapshot_id,
@@ -453,13 +599,14 @@ class _Snapshots(_Part):
             for line in lines
         ]
         if rows:  # one executemany: a snapshot may cover many accounts
-            self._uow.connection.execute(t.balance_snapshots.insert(), rows)
+            connection.execute(self._s.insert_snapshot_lines, rows)
 
 
 class _Users(_Part):
     @translated
     def add(self, user: User) -> None:
-        if self._first(self._s.insert_user.values(user_to_row(user))) is None:
+        self._writing("users.add")
+        if self._first(self._s.insert_user, user_to_row(user)) is None:
             raise HandleTaken(user.handle)
 
     @translated
@@ -486,7 +633,7 @@ class _Users(_Part):
 class _Tokens(_Part):
     @translated
     def add(self, token: ApiToken) -> None:
-        self._uow.connection.execute(t.api_tokens.insert().values(token_to_row(token)))
+        self._writing("tokens.add").execute(self._s.insert_token, token_to_row(token))
 
     @translated
     def get(self, token_id: TokenId) -> ApiToken:
@@ -502,6 +649,7 @@ class _Tokens(_Part):
 
     @translated
     def lock(self, token_id: TokenId) -> ApiToken:
+        self._writing("tokens.lock")
         row = self._first(self._s.lock_token, {"id": token_id})
         if row is None:
             raise TokenNotFound(token_id)
@@ -509,7 +657,7 @@ class _Tokens(_Part):
 
     @translated
     def save(self, token: ApiToken) -> None:
-        result = self._uow.connection.execute(
+        result = self._writing("tokens.save").execute(
             self._s.save_token,
             {
                 "t_id": token.id,
@@ -534,12 +682,19 @@ class _Idempotency(_Part):
         at: datetime,
         result_type: type[R],
     ) -> R | None:
+        self._writing("idempotency.claim")
         # The claim row holds JSON null until complete(); on PostgreSQL a concurrent claim
         # of the same key waits on the unique index until this transaction ends.
         claimed = self._first(
-            self._s.insert_idempotency.values(
-                scope=scope, key=key, command=command, fingerprint=fingerprint, result=None, created_at=at
-            )
+            self._s.insert_idempotency,
+            {
+                "scope": scope,
+                "key": key,
+                "command": command,
+                "fingerprint": fingerprint,
+                "result": None,
+                "created_at": at,
+            },
         )
         if claimed is not None:
             return None
@@ -554,7 +709,7 @@ class _Idempotency(_Part):
 
     @translated
     def complete(self, scope: str, key: IdempotencyKey, result: object) -> None:
-        self._uow.connection.execute(
+        self._writing("idempotency.complete").execute(
             self._s.complete_idempotency, {"i_scope": scope, "i_key": key, "i_result": to_document(result)}
         )
 
@@ -562,17 +717,23 @@ class _Idempotency(_Part):
 class _Audit(_Part):
     @translated
     def append(self, draft: AuditDraft) -> AuditRecord:
+        connection = self._writing("audit.append")
         chain = chain_for(draft.id, self._uow.audit_chains)
+        # The head's row lock (PostgreSQL) or the write lock (SQLite) orders the appends
+        # of one chain: the next record is sealed over the head read here.
         head = self._first(self._s.lock_head, {"chain": chain})
         if head is None:  # the migration creates heads 0..255; this covers a pruned table
-            self._uow.connection.execute(self._s.create_head.values(chain=chain, last_seq=0, last_hash=GENESIS_HASH))
+            connection.execute(self._s.create_head, {"chain": chain, "last_seq": 0, "last_hash": GENESIS_HASH})
             head = self._first(self._s.lock_head, {"chain": chain})
             if head is None:
                 raise StorageFault(f"audit chain {chain} has no head row and none could be made")
         record = seal(draft, chain=chain, seq=int(head["last_seq"]) + 1, prev_hash=head["last_hash"])
-        connection = self._uow.connection
-        connection.execute(t.audit_records.insert().values(audit_record_to_row(record)))
-        connection.execute(self._s.advance_head, {"h_chain": chain, "h_seq": record.seq, "h_hash": record.hash})
+        row = {"r_" + name: value for name, value in audit_record_to_row(record).items()}
+        if self._s.folds:
+            connection.execute(self._s.append_audit_record, row)
+        else:
+            connection.execute(self._s.insert_audit_record, row)
+            connection.execute(self._s.advance_head, {"h_chain": chain, "h_seq": record.seq, "h_hash": record.hash})
         return record
 
 
@@ -593,6 +754,7 @@ class _AuditLog(_Part):
 class _Outbox(_Part):
     @translated
     def add(self, events: Iterable[DomainEvent]) -> None:
+        connection = self._writing("outbox.add")
         rows = [
             {
                 "event_id": event.event_id,
@@ -600,11 +762,12 @@ class _Outbox(_Part):
                 "aggregate_id": event.aggregate_id,
                 "payload": event_payload(event),
                 "occurred_at": event.occurred_at,
+                "published_at": None,
             }
             for event in events
         ]
-        if rows:
-            self._uow.connection.execute(t.outbox.insert().values(rows))
+        if rows:  # one row: a plain execute; several: one executemany
+            connection.execute(self._s.insert_outbox, rows[0] if len(rows) == 1 else rows)
 
 
 if TYPE_CHECKING:  # mypy proves the adapter fits the ports (the contract tests prove behaviour)
@@ -613,4 +776,7 @@ if TYPE_CHECKING:  # mypy proves the adapter fits the ports (the contract tests 
         return uow
 
     def _fits_ledger(uow: SqlUnitOfWork) -> LedgerUnitOfWork:
+        return uow
+
+    def _fits_escrow(uow: SqlUnitOfWork) -> EscrowUnitOfWork:
         return uow

@@ -21,6 +21,8 @@ import attrs
 import typer
 from typer.core import TyperGroup
 
+from core.escrow.use_cases.fire_due_timers import MAX_BATCH as MAX_TIMER_BATCH
+from core.escrow.use_cases.fire_due_timers import FireDueTimersCommand, FireDueTimersResult
 from core.identity.domain import UserNotFound
 from core.identity.use_cases.create_user import CreateUserCommand
 from core.identity.use_cases.issue_api_token import IssueApiTokenCommand, IssueApiTokenResult
@@ -35,6 +37,7 @@ from entrypoints.container import Runtime, build
 from entrypoints.settings import Settings, SettingsError
 
 CLI_ACTOR = Actor.system("cli")
+TIMERS_ACTOR = Actor.system("timers")
 _DEFAULT_TTL_DAYS = attrs.fields(IssueApiTokenCommand).ttl_days.default
 
 
@@ -110,9 +113,11 @@ app = typer.Typer(
 users_app = typer.Typer(help="Create users (as the system actor, for bootstrap).", no_args_is_help=True)
 tokens_app = typer.Typer(help="Issue and revoke API tokens (as the system actor).", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the audit log.", no_args_is_help=True)
+timers_app = typer.Typer(help="Durable timers (as the system actor).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
+app.add_typer(timers_app, name="timers")
 
 KeyOption = Annotated[
     str | None,
@@ -231,6 +236,22 @@ def audit_verify(ctx: typer.Context) -> None:
         record = broken.record_id or "record missing"
         typer.echo(f"BROKEN: chain {broken.chain}, record seq {broken.seq} ({record}): {broken.reason}")
     raise typer.Exit(exit_codes.UNEXPECTED)
+
+
+@timers_app.command("fire")
+def timers_fire(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help=f"At most this many timers, oldest first (1-{MAX_TIMER_BATCH}).")] = 100,
+) -> None:
+    """Fire the escrow timers that are due (auto-release, deadlines, clearing) once, and print
+    what each did as JSON. `gigcore serve` does this by itself every GIGCORE_TIMER_INTERVAL_SECONDS;
+    this is for installations that run it from a scheduler instead."""
+    with _runtime(ctx) as runtime:
+        command = FireDueTimersCommand(by=TIMERS_ACTOR, correlation_id=_correlation(), limit=limit)
+        result: FireDueTimersResult = runtime.use_cases.fire_due_timers()(command)
+    typer.echo(payload.to_json(result))
+    if result.failed:
+        _err(f"{len(result.failed)} timer(s) failed and stay due; they are tried again next time")
 
 
 RUN_HELP = f"""Run one use case as a staff operator (support, finance or admin), authorised and audited as over HTTP.

@@ -15,6 +15,25 @@ from typing import Any
 import attrs
 from attrs import frozen
 
+from core.escrow.use_cases.accept_contract import AcceptContractCommand
+from core.escrow.use_cases.agree_refund import AgreeRefundCommand
+from core.escrow.use_cases.approve_milestone import ApproveMilestoneCommand
+from core.escrow.use_cases.approve_payout import ApprovePayoutCommand
+from core.escrow.use_cases.cancel_contract import CancelContractCommand
+from core.escrow.use_cases.create_contract import CreateContractCommand
+from core.escrow.use_cases.decline_contract import DeclineContractCommand
+from core.escrow.use_cases.execute_payout import ExecutePayoutCommand
+from core.escrow.use_cases.fund_milestone import FundMilestoneCommand
+from core.escrow.use_cases.get_contract import GetContractQuery
+from core.escrow.use_cases.get_earnings import GetEarningsQuery
+from core.escrow.use_cases.get_payout import GetPayoutQuery
+from core.escrow.use_cases.open_dispute_hold import OpenDisputeHoldCommand
+from core.escrow.use_cases.propose_refund import ProposeRefundCommand
+from core.escrow.use_cases.refund_milestone import RefundMilestoneCommand
+from core.escrow.use_cases.request_milestone_changes import RequestMilestoneChangesCommand
+from core.escrow.use_cases.request_payout import RequestPayoutCommand
+from core.escrow.use_cases.resolve_dispute_hold import ResolveDisputeHoldCommand
+from core.escrow.use_cases.submit_milestone import SubmitMilestoneCommand
 from core.identity.use_cases.create_user import CreateUserCommand
 from core.identity.use_cases.issue_api_token import IssueApiTokenCommand
 from core.identity.use_cases.revoke_api_token import RevokeApiTokenCommand
@@ -115,6 +134,125 @@ RUNNABLE: tuple[Runnable, ...] = (
         "verify_audit_log",
         VerifyAuditLogQuery,
         "Recompute every audit chain and report the first break of each (finance, admin).",
+    ),
+    # Escrow. Operators see any contract, refund and settle dispute holds (support, always
+    # with a reason) and run payouts (finance); the marketplace steps (propose, accept,
+    # fund, submit, approve) are the parties' own and listed so that the table is whole:
+    # run by an operator they are refused as forbidden. Timers fire as the system, with
+    # `gigcore timers fire`, not as an operator.
+    Runnable(
+        "create-contract",
+        "create_contract",
+        CreateContractCommand,
+        "Propose a contract with ordered milestones to a provider (the client).",
+    ),
+    Runnable(
+        "accept-contract",
+        "accept_contract",
+        AcceptContractCommand,
+        "Accept a proposed contract (its provider).",
+    ),
+    Runnable(
+        "decline-contract",
+        "decline_contract",
+        DeclineContractCommand,
+        "Decline a proposed contract (its provider).",
+    ),
+    Runnable(
+        "cancel-contract",
+        "cancel_contract",
+        CancelContractCommand,
+        "Withdraw a proposed contract (its client).",
+    ),
+    Runnable(
+        "get-contract",
+        "get_contract",
+        GetContractQuery,
+        "A contract with its milestones, held amounts and fees (support, finance, admin: any).",
+    ),
+    Runnable(
+        "fund-milestone",
+        "fund_milestone",
+        FundMilestoneCommand,
+        "Move a milestone's amount from the client's wallet into escrow (the client).",
+    ),
+    Runnable(
+        "submit-milestone",
+        "submit_milestone",
+        SubmitMilestoneCommand,
+        "Submit a funded milestone's work; arms its auto-release (the provider).",
+    ),
+    Runnable(
+        "approve-milestone",
+        "approve_milestone",
+        ApproveMilestoneCommand,
+        "Release submitted work, all or --amount of it, less the fee (the client).",
+    ),
+    Runnable(
+        "request-milestone-changes",
+        "request_milestone_changes",
+        RequestMilestoneChangesCommand,
+        "Send submitted work back; the money stays held (the client).",
+    ),
+    Runnable(
+        "propose-refund",
+        "propose_refund",
+        ProposeRefundCommand,
+        "Propose refunding part of a funded milestone (the client).",
+    ),
+    Runnable(
+        "agree-refund",
+        "agree_refund",
+        AgreeRefundCommand,
+        "Agree to the client's refund proposal, same amount (the provider).",
+    ),
+    Runnable(
+        "refund-milestone",
+        "refund_milestone",
+        RefundMilestoneCommand,
+        "Refund held money to the client, all or --amount, with a --reason (support).",
+    ),
+    Runnable(
+        "open-dispute-hold",
+        "open_dispute_hold",
+        OpenDisputeHoldCommand,
+        "Freeze a funded or submitted milestone until support settles it (either party).",
+    ),
+    Runnable(
+        "resolve-dispute-hold",
+        "resolve_dispute_hold",
+        ResolveDisputeHoldCommand,
+        "Settle a dispute hold: --release to the provider plus --refund to the client = held (support).",
+    ),
+    Runnable(
+        "get-earnings",
+        "get_earnings",
+        GetEarningsQuery,
+        "A user's pending, available and in-transit money in one currency (staff: --user-id).",
+    ),
+    Runnable(
+        "request-payout",
+        "request_payout",
+        RequestPayoutCommand,
+        "Pay out available money; finance requests for a --payee-id (approval bands apply).",
+    ),
+    Runnable(
+        "approve-payout",
+        "approve_payout",
+        ApprovePayoutCommand,
+        "Approve a requested payout; never your own, once per checker (finance).",
+    ),
+    Runnable(
+        "execute-payout",
+        "execute_payout",
+        ExecutePayoutCommand,
+        "Send an approved payout through the payout gateway, exactly once (finance).",
+    ),
+    Runnable(
+        "get-payout",
+        "get_payout",
+        GetPayoutQuery,
+        "A payout with its approvals and outcome (support, finance, admin: any).",
     ),
 )
 

@@ -7,6 +7,7 @@ the ``GIGCORE_*`` environment. Nothing here does any work at import time.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,9 +18,11 @@ from litestar.middleware import DefineMiddleware
 
 from core.shared.actor import Actor
 from entrypoints.container import Runtime, build
-from entrypoints.http.auth import BearerAuthentication
+from entrypoints.http.auth import AuthenticationCache, BearerAuthentication, Monotonic
+from entrypoints.http.controllers.contracts import ContractsController
 from entrypoints.http.controllers.health import live, ready
 from entrypoints.http.controllers.identity import me
+from entrypoints.http.controllers.payouts import PayoutsController, earnings
 from entrypoints.http.controllers.snapshots import take_snapshots
 from entrypoints.http.controllers.transfers import transfer
 from entrypoints.http.controllers.wallets import WalletsController
@@ -30,6 +33,7 @@ from entrypoints.http.preconditions import check_preconditions
 from entrypoints.http.request_context import run_in_request_context
 from entrypoints.logging_setup import configure_logging
 from entrypoints.settings import Settings
+from entrypoints.timer_scheduler import TimerScheduler
 
 
 class GigcoreApp(Litestar):
@@ -44,25 +48,46 @@ class GigcoreApp(Litestar):
         await run_in_request_context(scope, receive, send, super().__call__)
 
 
-def create_app(runtime: Runtime) -> Litestar:
+def create_app(runtime: Runtime, *, monotonic: Monotonic = time.monotonic) -> Litestar:
     """Build the HTTP API over ``runtime``; its lifespan calls ``runtime.start()`` and
-    ``runtime.stop()``. Does not configure logging (the process entry point does)."""
+    ``runtime.stop()``, and between them runs the embedded timer scheduler (every
+    ``timer_interval_seconds``; 0: not at all). Does not configure logging (the process
+    entry point does).
+    ``monotonic`` is the clock of the authentication cache (tests pass their own)."""
+
+    interval = runtime.settings.timer_interval_seconds
+    timers = TimerScheduler(runtime.use_cases.fire_due_timers, interval_seconds=interval) if interval > 0 else None
 
     @asynccontextmanager
     async def runtime_lifespan(_app: Litestar) -> AsyncIterator[None]:
         await sync_to_thread(runtime.start)
+        if timers is not None:
+            timers.start()  # durable timers fire inside the server (escrow: issue 3)
         try:
             yield
         finally:
+            if timers is not None:
+                await sync_to_thread(timers.stop)
             await sync_to_thread(runtime.stop)
 
     def authenticate(secret: str | None) -> Actor:
         return runtime.use_cases.authenticate_token()(secret)
 
+    ttl = runtime.settings.auth_cache_seconds
+    # One cache for the app: Litestar builds a middleware instance per route.
+    auth_cache = AuthenticationCache(ttl, monotonic=monotonic) if ttl > 0 else None
     v1 = Router(
         "/v1",
-        route_handlers=[WalletsController, transfer, take_snapshots, me],
-        middleware=[DefineMiddleware(BearerAuthentication, authenticate=authenticate)],
+        route_handlers=[
+            WalletsController,
+            transfer,
+            take_snapshots,
+            ContractsController,
+            PayoutsController,
+            earnings,
+            me,
+        ],
+        middleware=[DefineMiddleware(BearerAuthentication, authenticate=authenticate, cache=auth_cache)],
         before_request=check_preconditions,
         dependencies=request_dependencies(),
         security=[{BEARER_SCHEME: []}],

@@ -30,6 +30,29 @@ from entrypoints.http.request_context import correlation_of
 
 DatabasePing = Callable[[], None]
 
+# Escrow's use cases, injected by these names (the container's provider names).
+ESCROW_USE_CASES = (
+    "create_contract",
+    "accept_contract",
+    "decline_contract",
+    "cancel_contract",
+    "get_contract",
+    "fund_milestone",
+    "submit_milestone",
+    "approve_milestone",
+    "request_milestone_changes",
+    "propose_refund",
+    "agree_refund",
+    "refund_milestone",
+    "open_dispute_hold",
+    "resolve_dispute_hold",
+    "get_earnings",
+    "request_payout",
+    "approve_payout",
+    "execute_payout",
+    "get_payout",
+)
+
 
 def provide_actor(request: Request[Any, Any, Any]) -> Actor:
     """The Actor the bearer-authentication middleware put on the request."""
@@ -92,7 +115,15 @@ def runtime_dependencies(runtime: Runtime) -> dict[str, Provide]:
     def provide_database_ping() -> DatabasePing:
         return runtime.ping_database
 
+    def provide_use_case(name: str) -> Callable[[], Any]:
+        def provide() -> Any:
+            return getattr(runtime.use_cases, name)()
+
+        provide.__name__ = f"provide_{name}"
+        return provide
+
     providers = (
+        *((name, provide_use_case(name)) for name in ESCROW_USE_CASES),
         ("open_wallet", provide_open_wallet),
         ("list_wallets", provide_list_wallets),
         ("get_balance", provide_get_balance),

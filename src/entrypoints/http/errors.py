@@ -218,11 +218,13 @@ _DESCRIPTIONS: Mapping[int, str] = {
     "idempotency_key_required, idempotency_key_invalid)",
     401: "The bearer token is missing, unknown, expired or revoked (code unauthenticated)",
     403: "The actor's personas do not allow this action (code forbidden)",
-    404: "No such wallet or user; a wallet that is not yours is reported the same way",
-    409: "The Idempotency-Key was used for a different request, or a conflicting state or concurrent change",
+    404: "No such wallet, user, contract, milestone or payout; one that is not yours to see is reported the same way",
+    409: "The Idempotency-Key was used for a different request, a step the current state does not allow "
+    "(illegal_transition, nothing changed), or a concurrent change",
     413: "The request body is larger than the configured limit (code body_too_large)",
     422: "A value or a rule the domain refuses: unknown currency (invalid_input), "
-    "non-positive amount, insufficient funds, currency mismatch",
+    "non-positive amount, insufficient funds, currency mismatch, an amount above what a milestone holds, "
+    "a dispute settlement that does not add up to it",
     503: "A dependency is unavailable; retry with the same Idempotency-Key",
 }
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from core.escrow.domain import ContractView, MilestoneMoved, MilestoneView, PayoutView, TimeoutOutcome
+from core.escrow.use_cases.create_contract import CreateContractCommand, MilestoneSpec
+from core.escrow.use_cases.get_earnings import EarningsView
+from core.escrow.use_cases.request_payout import RequestPayoutCommand
 from core.ledger.domain import StatementLine, WalletView
 from core.ledger.use_cases.deposit_sandbox_funds import DepositSandboxFundsCommand, DepositSandboxFundsResult
 from core.ledger.use_cases.get_balance import BalanceView
@@ -24,11 +28,20 @@ from core.shared.money import Currency, Money
 from entrypoints.http.schemas import (
     ActorResponse,
     BalanceResponse,
+    ContractResponse,
+    CreateContractRequest,
     CurrencyTotalResponse,
     DepositRequest,
     DepositResponse,
+    EarningsResponse,
+    FeeScheduleResponse,
+    MilestoneMovedResponse,
+    MilestoneResponse,
+    MilestoneSpecBody,
     MoneyBody,
     OpenWalletRequest,
+    PayoutResponse,
+    RequestPayoutRequest,
     SnapshotResponse,
     StatementLineResponse,
     StatementResponse,
@@ -167,3 +180,130 @@ def snapshot_response(result: TakeBalanceSnapshotsResult) -> SnapshotResponse:
 
 def actor_response(actor: Actor) -> ActorResponse:
     return ActorResponse(kind=actor.kind.value, id=actor.id, personas=tuple(sorted(p.value for p in actor.personas)))
+
+
+# ---- escrow: requests -> commands ---------------------------------------------------
+
+
+def milestone_spec(body: MilestoneSpecBody) -> MilestoneSpec:
+    return MilestoneSpec(
+        title=body.title,
+        amount=money_from_body(body.amount),
+        due_at=body.due_at,
+        timeout_outcome=TimeoutOutcome(body.timeout_outcome),
+        auto_release_days=body.auto_release_days,
+    )
+
+
+def create_contract_command(
+    data: CreateContractRequest, *, by: Actor, key: IdempotencyKey, correlation: CorrelationId
+) -> CreateContractCommand:
+    return CreateContractCommand(
+        by=by,
+        idempotency_key=key,
+        correlation_id=correlation,
+        provider_id=data.provider_id,
+        currency=Currency(data.currency),
+        milestones=tuple(milestone_spec(m) for m in data.milestones),
+    )
+
+
+def request_payout_command(
+    data: RequestPayoutRequest, *, by: Actor, key: IdempotencyKey, correlation: CorrelationId
+) -> RequestPayoutCommand:
+    return RequestPayoutCommand(
+        by=by,
+        idempotency_key=key,
+        correlation_id=correlation,
+        amount=money_from_body(data.amount),
+        payee_id=data.payee_id,
+    )
+
+
+def optional_money(body: MoneyBody | None) -> Money | None:
+    return None if body is None else money_from_body(body)
+
+
+# ---- escrow: results -> responses ---------------------------------------------------
+
+
+def _optional_body(money: Money | None) -> MoneyBody | None:
+    return None if money is None else money_body(money)
+
+
+def milestone_response(view: MilestoneView) -> MilestoneResponse:
+    return MilestoneResponse(
+        milestone_id=view.milestone_id,
+        position=view.position,
+        title=view.title,
+        amount=money_body(view.amount),
+        fee_preview=money_body(view.fee_preview),
+        net_preview=money_body(view.net_preview),
+        due_at=utc(view.due_at),
+        timeout_outcome=view.timeout_outcome.value,
+        auto_release_days=view.auto_release_days,
+        status=view.status.value,
+        held=money_body(view.held),
+        released=money_body(view.released),
+        refunded=money_body(view.refunded),
+        fees=money_body(view.fees),
+        submissions=view.submissions,
+        changes_requested=view.changes_requested,
+        refund_proposal=_optional_body(view.refund_proposal),
+    )
+
+
+def contract_response(view: ContractView) -> ContractResponse:
+    return ContractResponse(
+        contract_id=view.contract_id,
+        client_id=view.client_id,
+        provider_id=view.provider_id,
+        currency=view.currency,
+        fee=FeeScheduleResponse(
+            tier=view.fee_tier, bps=view.fee_bps, min_minor=view.fee_min_minor, max_minor=view.fee_max_minor
+        ),
+        status=view.status.value,
+        created_at=utc(view.created_at),
+        milestones=tuple(milestone_response(m) for m in view.milestones),
+        version=view.version,
+    )
+
+
+def milestone_moved_response(moved: MilestoneMoved) -> MilestoneMovedResponse:
+    return MilestoneMovedResponse(
+        contract_id=moved.contract_id,
+        milestone_id=moved.milestone_id,
+        status=moved.status.value,
+        held=money_body(moved.held),
+        entry_id=moved.entry_id,
+        release_id=moved.release_id,
+        gross=_optional_body(moved.gross),
+        fee=_optional_body(moved.fee),
+        net=_optional_body(moved.net),
+        refunded=_optional_body(moved.refunded),
+    )
+
+
+def earnings_response(view: EarningsView) -> EarningsResponse:
+    return EarningsResponse(
+        user_id=view.user_id,
+        pending=money_body(view.pending),
+        available=money_body(view.available),
+        in_transit=money_body(view.in_transit),
+    )
+
+
+def payout_response(view: PayoutView) -> PayoutResponse:
+    return PayoutResponse(
+        payout_id=view.payout_id,
+        payee_id=view.payee_id,
+        requested_by=view.requested_by,
+        amount=money_body(view.amount),
+        status=view.status.value,
+        required_approvals=view.required_approvals,
+        approvals=view.approvals,
+        attempts=view.attempts,
+        reference=view.reference,
+        failure_reason=view.failure_reason,
+        requested_at=utc(view.requested_at),
+    )

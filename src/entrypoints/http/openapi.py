@@ -22,7 +22,7 @@ BEARER_SCHEME = "BearerToken"
 DEFAULT_EXPORT_PATH = Path("architecture/openapi.json")
 
 _DESCRIPTION = """\
-The gigcore ledger API.
+The gigcore ledger and escrow API.
 
 * Authenticate every /v1 call with `Authorization: Bearer <token>` (tokens are issued by an
   administrator with `gigcore`).
@@ -31,6 +31,11 @@ The gigcore ledger API.
   a 409.
 * Money is always `{"minor": <integer>, "currency": "<ISO 4217>"}`: an integer number of
   minor units (cents). A float, a boolean or a string is refused, never rounded.
+* Escrow: a client hires a provider under a contract whose milestones are funded into
+  escrow and released on approval (less the platform fee), refunded, or frozen by a dispute
+  hold until support settles it; deadlines, auto-release and the clearing of earnings run
+  on durable timers. A step the milestone's state does not allow is a 409
+  `illegal_transition` that changes nothing.
 * Errors are RFC 9457 `application/problem+json` with a stable `code` and the request's
   `correlation_id` (also echoed in the `X-Request-ID` response header).
 """
@@ -58,6 +63,8 @@ def openapi_config() -> OpenAPIConfig:
             Tag(name="wallets", description="Wallets, balances, statements and sandbox deposits"),
             Tag(name="transfers", description="Money moves between wallets"),
             Tag(name="snapshots", description="Ledger-wide balance snapshots (finance, admin)"),
+            Tag(name="contracts", description="Contracts and the escrow lifecycle of their milestones"),
+            Tag(name="payouts", description="Earnings by stage, and payouts with maker-checker approval bands"),
             Tag(name="identity", description="The authenticated actor"),
             Tag(name="health", description="Probes for orchestrators; no authentication"),
         ],

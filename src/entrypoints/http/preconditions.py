@@ -79,16 +79,29 @@ def _attrs_class_in(annotation: Any) -> type | None:
     return None
 
 
+def _attrs_items_in(annotation: Any) -> type | None:
+    """The attrs class of a sequence's items (``tuple[X, ...]``, ``list[X]``)."""
+    if typing.get_origin(annotation) in (tuple, list):
+        args = [arg for arg in typing.get_args(annotation) if arg is not Ellipsis]
+        if len(args) == 1:
+            return _attrs_class_in(args[0])
+    return None
+
+
 def _unknown_keys(value: Any, schema: type, path: str) -> list[FieldProblem]:
     if not isinstance(value, dict):
         return []  # the strict conversion reports the wrong type
     hints = typing.get_type_hints(schema)
     known = {f.name for f in attrs.fields(schema)}
     found = [FieldProblem(field=f"{path}{key}", reason="unknown field") for key in value if key not in known]
-    for name in known & value.keys():
+    for name in sorted(known & value.keys()):
         nested = _attrs_class_in(hints.get(name))
         if nested is not None:
             found += _unknown_keys(value[name], nested, f"{path}{name}.")
+        items = _attrs_items_in(hints.get(name))
+        if items is not None and isinstance(value[name], list):
+            for index, item in enumerate(value[name]):
+                found += _unknown_keys(item, items, f"{path}{name}[{index}].")
     return found
 
 

@@ -10,6 +10,7 @@ a string is never taken for an integer.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from attrs import frozen
 
@@ -134,6 +135,141 @@ class LiveResponse:
 class ReadyResponse:
     status: str
     checks: dict[str, str]
+
+
+# ---- escrow requests ----------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class MilestoneSpecBody:
+    title: str
+    amount: MoneyBody
+    due_at: datetime  # RFC 3339 with an offset; the deadline, after which the timeout outcome applies
+    timeout_outcome: Literal["refund", "release"] = "refund"  # what the deadline does to funded money
+    auto_release_days: int | None = None  # days after submission; default: the installation's
+
+
+@frozen(kw_only=True)
+class CreateContractRequest:
+    provider_id: str
+    currency: str
+    milestones: tuple[MilestoneSpecBody, ...]
+
+
+@frozen(kw_only=True)
+class ApproveMilestoneRequest:
+    amount: MoneyBody | None = None  # part of what is held; omit (send {}) to release all of it
+
+
+@frozen(kw_only=True)
+class RefundAmountRequest:
+    amount: MoneyBody
+
+
+@frozen(kw_only=True)
+class SupportRefundRequest:
+    reason: str
+    amount: MoneyBody | None = None  # omit to refund everything held
+
+
+@frozen(kw_only=True)
+class OpenDisputeHoldRequest:
+    reason: str
+
+
+@frozen(kw_only=True)
+class ResolveDisputeHoldRequest:
+    release: MoneyBody  # to the provider, before the fee
+    refund: MoneyBody  # to the client; release + refund must equal what is held
+    reason: str
+
+
+@frozen(kw_only=True)
+class RequestPayoutRequest:
+    amount: MoneyBody
+    payee_id: str | None = None  # finance only: pay out this user's money
+
+
+# ---- escrow responses ---------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class MilestoneResponse:
+    milestone_id: str
+    position: int
+    title: str
+    amount: MoneyBody
+    fee_preview: MoneyBody  # the fee if the whole amount is released at once
+    net_preview: MoneyBody
+    due_at: datetime
+    timeout_outcome: str
+    auto_release_days: int
+    status: str
+    held: MoneyBody
+    released: MoneyBody  # gross, fees included
+    refunded: MoneyBody
+    fees: MoneyBody
+    submissions: int
+    changes_requested: int
+    refund_proposal: MoneyBody | None
+
+
+@frozen(kw_only=True)
+class FeeScheduleResponse:
+    tier: str
+    bps: int
+    min_minor: int
+    max_minor: int | None
+
+
+@frozen(kw_only=True)
+class ContractResponse:
+    contract_id: str
+    client_id: str
+    provider_id: str
+    currency: str
+    fee: FeeScheduleResponse
+    status: str
+    created_at: datetime
+    milestones: tuple[MilestoneResponse, ...]
+    version: int
+
+
+@frozen(kw_only=True)
+class MilestoneMovedResponse:
+    contract_id: str
+    milestone_id: str
+    status: str
+    held: MoneyBody
+    entry_id: str | None  # the journal entry, when money moved
+    release_id: str | None
+    gross: MoneyBody | None
+    fee: MoneyBody | None
+    net: MoneyBody | None
+    refunded: MoneyBody | None
+
+
+@frozen(kw_only=True)
+class EarningsResponse:
+    user_id: str
+    pending: MoneyBody  # released, still clearing
+    available: MoneyBody  # in the wallet
+    in_transit: MoneyBody  # requested payouts not yet paid or failed
+
+
+@frozen(kw_only=True)
+class PayoutResponse:
+    payout_id: str
+    payee_id: str
+    requested_by: str
+    amount: MoneyBody
+    status: str
+    required_approvals: int
+    approvals: tuple[str, ...]
+    attempts: int
+    reference: str | None
+    failure_reason: str | None
+    requested_at: datetime
 
 
 # ---- problems (RFC 9457) ------------------------------------------------------------

@@ -6,6 +6,22 @@ from typing import Any
 import attrs
 import pytest
 
+from core.escrow.domain import (
+    ContractId,
+    ContractStatus,
+    ContractView,
+    MilestoneId,
+    MilestoneMoved,
+    MilestoneStatus,
+    MilestoneView,
+    PayoutId,
+    PayoutStatus,
+    PayoutView,
+    ReleaseId,
+    TimeoutOutcome,
+    TimerFired,
+)
+from core.escrow.use_cases.fire_due_timers import FireDueTimersResult, TimerFailure
 from core.identity.use_cases.create_user import UserView
 from core.identity.use_cases.issue_api_token import IssueApiTokenResult
 from core.identity.use_cases.revoke_api_token import RevokeApiTokenResult
@@ -36,6 +52,39 @@ _LINE = StatementLine(
     memo="ünïcode memo",
     amount=Money.of(-7, "JPY"),
     balance_after=Money.of(93, "JPY"),
+)
+
+_MILESTONE = MilestoneView(
+    milestone_id=MilestoneId("mil_1"),
+    position=1,
+    title="Lögo & «brand»",
+    amount=Money.of(10**15, "EUR"),
+    fee_preview=Money.of(10**14, "EUR"),
+    net_preview=Money.of(9 * 10**14, "EUR"),
+    due_at=T0,
+    timeout_outcome=TimeoutOutcome.RELEASE,
+    auto_release_days=14,
+    status=MilestoneStatus.SUBMITTED,
+    held=Money.of(10**15, "EUR"),
+    released=Money.of(0, "EUR"),
+    refunded=Money.of(0, "EUR"),
+    fees=Money.of(0, "EUR"),
+    submissions=2,
+    changes_requested=1,
+    refund_proposal=None,
+)
+_PAYOUT = PayoutView(
+    payout_id=PayoutId("pay_1"),
+    payee_id="usr_1",
+    requested_by="usr_2",
+    amount=Money.of(1_500_000, "JPY"),
+    status=PayoutStatus.APPROVED,
+    required_approvals=2,
+    approvals=("usr_9", "usr_3"),  # in the order given, not sorted
+    attempts=0,
+    reference=None,
+    failure_reason=None,
+    requested_at=T0,
 )
 
 # One example of every result type a command stores, each with its awkward corners.
@@ -75,6 +124,73 @@ RESULTS: dict[str, Any] = {
         next_cursor="s41",
     ),
     "empty page": StatementPage(wallet_id=AccountId("wal_1"), balance=Money.of(0, "EUR"), lines=(), next_cursor=None),
+    "contract": ContractView(
+        contract_id=ContractId("ctr_1"),
+        client_id="usr_1",
+        provider_id="usr_2",
+        currency="EUR",
+        fee_tier="agency",
+        fee_bps=250,
+        fee_min_minor=0,
+        fee_max_minor=None,
+        status=ContractStatus.ACTIVE,
+        created_at=T0,
+        milestones=(
+            _MILESTONE,
+            attrs.evolve(_MILESTONE, milestone_id=MilestoneId("mil_2"), position=2, refund_proposal=Money.of(1, "EUR")),
+        ),
+        version=7,
+    ),
+    "contract capped fee": ContractView(
+        contract_id=ContractId("ctr_2"),
+        client_id="usr_1",
+        provider_id="usr_2",
+        currency="EUR",
+        fee_tier="default",
+        fee_bps=1_000,
+        fee_min_minor=50,
+        fee_max_minor=5_000,
+        status=ContractStatus.PROPOSED,
+        created_at=T0,
+        milestones=(_MILESTONE,),
+        version=0,
+    ),
+    "milestone released": MilestoneMoved(
+        contract_id=ContractId("ctr_1"),
+        milestone_id=MilestoneId("mil_1"),
+        status=MilestoneStatus.FUNDED,
+        held=Money.of(600, "EUR"),
+        entry_id=EntryId("ent_1"),
+        release_id=ReleaseId("rel_1"),
+        gross=Money.of(400, "EUR"),
+        fee=Money.of(50, "EUR"),
+        net=Money.of(350, "EUR"),
+    ),
+    "milestone refunded": MilestoneMoved(
+        contract_id=ContractId("ctr_1"),
+        milestone_id=MilestoneId("mil_1"),
+        status=MilestoneStatus.REFUNDED,
+        held=Money.of(0, "EUR"),
+        entry_id=EntryId("ent_2"),
+        refunded=Money.of(1_000, "EUR"),
+    ),
+    "milestone moved": MilestoneMoved(
+        contract_id=ContractId("ctr_1"),
+        milestone_id=MilestoneId("mil_1"),
+        status=MilestoneStatus.DISPUTED,
+        held=Money.of(1_000, "EUR"),
+    ),
+    "payout": _PAYOUT,
+    "payout paid": attrs.evolve(
+        _PAYOUT, status=PayoutStatus.PAID, attempts=2, reference="sbx_00000001_ab", approvals=()
+    ),
+    "payout failed": attrs.evolve(_PAYOUT, status=PayoutStatus.FAILED, attempts=1, failure_reason="account closed"),
+    "timer fired": TimerFired(timer_id="tmr_1", kind="escrow.auto_release", outcome="released", entry_id=EntryId("e")),
+    "timer obsolete": TimerFired(timer_id="tmr_2", kind="escrow.deadline", outcome="obsolete"),
+    "timers fired": FireDueTimersResult(
+        fired=(TimerFired(timer_id="tmr_1", kind="escrow.clearing", outcome="cleared"),),
+        failed=(TimerFailure(timer_id="tmr_3", kind="escrow.deadline", code="insufficient_funds"),),
+    ),
     "user": UserView(
         user_id=UserId("usr_1"),
         handle="ada",

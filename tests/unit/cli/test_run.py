@@ -248,22 +248,10 @@ def _use_case_providers() -> dict[str, type]:
     }
 
 
-ESCROW_NOT_YET_ON_SQL = frozenset(
-    {
-        "create_contract", "accept_contract", "decline_contract", "cancel_contract", "get_contract",
-        "fund_milestone", "submit_milestone", "approve_milestone", "request_milestone_changes",
-        "propose_refund", "agree_refund", "refund_milestone", "open_dispute_hold", "resolve_dispute_hold",
-        "fire_due_timers", "auto_release_milestone", "time_out_milestone", "clear_earnings",
-        "get_earnings", "request_payout", "approve_payout", "execute_payout", "get_payout",
-    }
-)
-
-
 def test_every_command_use_case_of_the_container_is_runnable() -> None:
     # authenticate_token takes a bearer secret, not a command: it is HTTP's, not an operator's.
-    # The escrow use cases run on the in-memory graph only until their SQL adapter lands
-    # (issue 3); the runner offers them from then on.
-    expected = set(_use_case_providers()) - {"authenticate_token"} - ESCROW_NOT_YET_ON_SQL
+    # fire_due_timers runs as the system, never as an operator: `gigcore timers fire`.
+    expected = set(_use_case_providers()) - {"authenticate_token", "fire_due_timers"}
 
     assert {spec.provider for spec in runnable.RUNNABLE} == expected
 

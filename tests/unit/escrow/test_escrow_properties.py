@@ -17,9 +17,10 @@ the step is legal, and checks the use case agrees. After every step:
 - no wallet, pending, in-transit or escrow account is negative, and each payee's money
   in transit is the sum of their unfinished payouts.
 
-Runs on the in-memory graph; ``make_world`` takes any ``EscrowWorld`` factory, so the
-same machine runs on SQLite and PostgreSQL once their adapters implement the ports.
-``GIGCORE_HYPOTHESIS_EXAMPLES`` raises the example count (default 25).
+Runs on the in-memory graph here; ``make_world`` takes any ``EscrowWorld`` factory, and
+``tests/contract/test_escrow_machine_{sqlite,postgres}.py`` run the same machine on the SQL
+adapter (``tests/contract/escrow_machine.py``). ``GIGCORE_HYPOTHESIS_EXAMPLES`` raises the
+example count (default 25 here, 10 on SQL).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ development, use ``alembic_config(connection)`` with ``alembic.command.revision`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -16,7 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
-from adapters.sql.errors import translated
+from adapters.sql.errors import StorageFault, translated
 
 HERE = Path(__file__).resolve().parent
 # Any constant shared by every gigcore process; it names the advisory lock.
@@ -33,11 +34,40 @@ def alembic_config(connection: Connection | None = None) -> Config:
 @translated
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply every pending migration. Idempotent. Raises DependencyUnavailable when the
-    database cannot be reached."""
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
-        command.upgrade(alembic_config(connection), revision)
+    database cannot be reached, StorageFault when a migration would leave a foreign key
+    broken (nothing is then committed)."""
+    _migrate(engine, lambda config: command.upgrade(config, revision))
+
+
+@translated
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo migrations down to ``revision`` (``"base"``: an empty database), as ``upgrade``
+    does them: in one transaction, under the same lock."""
+    _migrate(engine, lambda config: command.downgrade(config, revision))
+
+
+def _migrate(engine: Engine, run: Callable[[Config], None]) -> None:
+    with engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            with connection.begin():
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+                run(alembic_config(connection))
+            return
+        # SQLite alters a table by rebuilding it (copy, drop, rename: Alembic's batch mode),
+        # and refuses to drop a table that other tables refer to while foreign keys are on;
+        # the pragma only takes effect outside a transaction. So: off, migrate, check every
+        # reference before commit, and on again before the connection returns to the pool.
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with connection.begin():
+                run(alembic_config(connection))
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                if broken is not None:
+                    raise StorageFault(f"a migration would break a foreign key of table {broken[0]}")
+        finally:
+            raw.execute("PRAGMA foreign_keys = ON")
 
 
 @translated

@@ -1,0 +1,6 @@
+from .harness import MemoryAdapter
+from .suites.contracts import ContractsContract
+
+
+class TestMemoryContracts(MemoryAdapter, ContractsContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import PostgresAdapter
+from .suites.contracts import ContractsContract
+
+
+class TestPostgresContracts(PostgresAdapter, ContractsContract):
+    pass

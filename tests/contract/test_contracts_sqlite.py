@@ -1,0 +1,6 @@
+from .harness import SqliteAdapter
+from .suites.contracts import ContractsContract
+
+
+class TestSqliteContracts(SqliteAdapter, ContractsContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import MemoryAdapter
+from .suites.parties import PartiesContract
+
+
+class TestMemoryParties(MemoryAdapter, PartiesContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import MemoryAdapter
+from .suites.payouts import PayoutsContract
+
+
+class TestMemoryPayouts(MemoryAdapter, PayoutsContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import SqliteAdapter
+from .suites.payouts import PayoutsContract
+
+
+class TestSqlitePayouts(SqliteAdapter, PayoutsContract):
+    pass
