@@ -1,7 +1,7 @@
 """ISO 4217 active currency codes and their minor-unit exponents.
 
 Source: ISO 4217 list one (SIX, amendments to 2024). Funds codes, precious metals and the
-testing codes (XTS, XXX) are left out on purpose: money in gigcore is always a tender currency.
+testing code XTS and the no-currency code are left out on purpose: money in gigcore is always a tender currency.
 """
 
 from __future__ import annotations
