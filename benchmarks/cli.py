@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks import report
 
-PARTS = ("ledger", "http", "transfer")
+PARTS = ("ledger", "http", "transfer", "escrow")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -33,7 +33,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         choices=PARTS,
-        help="one part: ledger (pgbench, psycopg, gigcore), http, or transfer (gigcore only, for profiling)",
+        help="one part: ledger (pgbench, psycopg, gigcore), http, transfer (gigcore only, for profiling), "
+        "or escrow (pgbench + escrow commands on PostgreSQL, then escrow on SQLite vs raw sqlite3)",
     )
     parser.add_argument("--threads", default="1,4,16", help="ledger thread/client counts (default 1,4,16)")
     parser.add_argument("--scale", type=int, default=10, help="pgbench scale (default 10)")
@@ -90,6 +91,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def ledger_layers(parts: Sequence[str]) -> tuple[str, ...]:
+    """The PostgreSQL layers the selected parts need, in the order they run at each client
+    count: ``transfer`` alone is gigcore; ``escrow`` adds its layer beside pgbench."""
+    if "transfer" in parts:
+        return ("gigcore",)
+    layers: tuple[str, ...] = ()
+    if "ledger" in parts:
+        layers = ("pgbench", "psycopg", "gigcore")
+    if "escrow" in parts:
+        layers = (layers or ("pgbench",)) + ("escrow",)
+    return layers
+
+
 def log(message: str) -> None:
     print(message, flush=True)
 
@@ -97,7 +111,7 @@ def log(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = datetime.now(UTC)
-    parts = [args.only] if args.only else ["ledger", "http"]
+    parts = [args.only] if args.only else ["ledger", "escrow", "http"]
     document: dict[str, Any] = {
         "schema": report.SCHEMA_VERSION,
         "name": args.name,
@@ -132,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ratios: dict[str, Any] = {}
     printed: list[str] = []
 
-    if "ledger" in parts or "transfer" in parts:
+    if "ledger" in parts or "transfer" in parts or "escrow" in parts:
         from benchmarks import ledger as ledger_part
         from benchmarks import postgres
 
@@ -144,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             postgres.ensure_database(server, reset=False)
             extra_machine["postgres"] = postgres.server_facts(server)
             extra_machine["pgbench"] = postgres.pgbench_version()
-            layers = ("gigcore",) if "transfer" in parts else ("pgbench", "psycopg", "gigcore")
+            layers = ledger_layers(parts)
             section = ledger_part.run_ledger(
                 ledger_part.LedgerOptions(
                     server=server,
@@ -170,6 +184,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             failed = True
             document["ledger"] = {"error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
             log(f"  ledger part failed: {type(error).__name__}: {error}")
+
+    if "escrow" in parts:
+        from benchmarks import escrow as escrow_part
+
+        log("== escrow on SQLite")
+        try:
+            section = escrow_part.run_sqlite(
+                escrow_part.SqliteOptions(
+                    threads=args.thread_counts, warmup=args.warmup, duration=args.duration, repeat=args.repeat
+                ),
+                log,
+            )
+            sqlite_ratios, sqlite_targets = report.sqlite_escrow_ratios(section)
+            document["escrow_sqlite"] = section
+            ratios["escrow_sqlite"] = sqlite_ratios
+            targets += sqlite_targets
+            printed.append(report.format_sqlite_escrow(section, sqlite_ratios))
+        except Exception as error:
+            failed = True
+            document["escrow_sqlite"] = {
+                "error": f"{type(error).__name__}: {error}",
+                "traceback": traceback.format_exc(),
+            }
+            log(f"  escrow sqlite part failed: {type(error).__name__}: {error}")
 
     if "http" in parts:
         from benchmarks import http_api as http_part

@@ -2,7 +2,8 @@
 
 a. pgbench's built-in TPC-B-like script (the C ceiling);
 b. the same five statements from raw psycopg 3, one connection per thread (the Python ceiling);
-c. gigcore's TransferFunds use case through the SQL adapter and the composition root.
+c. gigcore's TransferFunds use case through the SQL adapter and the composition root;
+d. (layer ``escrow``) gigcore's escrow commands fund -> submit -> approve (benchmarks/escrow.py).
 """
 
 from __future__ import annotations
@@ -340,6 +341,7 @@ class LedgerOptions:
     statement_sample: int = 200
     audit_chains: int | None = None  # None: gigcore's default setting
     repeat: int = 1
+    escrow_pairs: int = 64  # client/provider pairs of the escrow layer (database <db>_escrow)
 
 
 def run_ledger(options: LedgerOptions, log: Log) -> dict[str, Any]:
@@ -386,6 +388,35 @@ def run_ledger(options: LedgerOptions, log: Log) -> dict[str, Any]:
                 f"{options.scale} branch rows"
             ),
         }
+    escrow_fixture: Any = None
+    escrow_server = options.server.with_database(f"{options.server.database}_escrow")
+    if "escrow" in options.layers:
+        from benchmarks import escrow as escrow_part
+
+        ensure_database(escrow_server, reset=True)
+        escrow_fixture = escrow_part.prepare_escrow(
+            escrow_server.sqlalchemy_url(),
+            pairs=options.escrow_pairs,
+            pool_size=max(options.threads) + 2,
+            log=log,
+            label="postgres",
+        )
+        section["escrow_setup"] = {
+            "database": escrow_server.database,
+            "op": "one escrow command (fund, submit or approve), each its own transaction; a full cycle = 3 ops",
+            "pairs": options.escrow_pairs,
+            "milestones_per_contract": escrow_part.MILESTONES_PER_CONTRACT,
+            "milestone_minor": escrow_part.MILESTONE_MINOR,
+            "pool_size": max(options.threads) + 2,
+            "audit_chains": escrow_fixture.runtime.settings.audit_chains,
+            "setup_seconds": round(escrow_fixture.setup_seconds, 1),
+            "contracts_note": (
+                "ACTIVE contracts (create + accept through the use cases) are made before each point, outside "
+                "the window; each thread walks one contract's milestones fund -> submit -> approve; "
+                "inline_contracts counts contracts a worker had to create inside the point"
+            ),
+        }
+    escrow_rate = [600.0]
     server_cpu = server_cpu_clock(options.server)
     section["server_cpu_measured"] = server_cpu() is not None
     try:
@@ -393,7 +424,10 @@ def run_ledger(options: LedgerOptions, log: Log) -> dict[str, Any]:
             runs: dict[str, list[dict[str, Any]]] = {layer: [] for layer in options.layers}
             for repeat in range(options.repeat):
                 for layer in options.layers:
-                    point = _one_point(layer, threads, options, pgbench_server, ledger, server_cpu)
+                    if layer == "escrow":
+                        point = _escrow_point(threads, options, escrow_server, escrow_fixture, server_cpu, escrow_rate)
+                    else:
+                        point = _one_point(layer, threads, options, pgbench_server, ledger, server_cpu)
                     runs[layer].append(point)
                     log(
                         f"  {layer:8s} threads={threads:<3d} {point['ops_per_s']:>9.1f} ops/s  "
@@ -404,10 +438,56 @@ def run_ledger(options: LedgerOptions, log: Log) -> dict[str, Any]:
                 section["points"][layer].append(median_point(done))
         if ledger is not None and options.statement_sample > 0:
             section["gigcore_statements"] = count_statements(ledger, transfers=options.statement_sample)
+        if escrow_fixture is not None and options.statement_sample > 0:
+            from benchmarks import escrow as escrow_part
+
+            section["escrow_statements"] = escrow_part.count_cycle_statements(
+                escrow_fixture, cycles=max(1, options.statement_sample // 10)
+            )
     finally:
         if ledger is not None:
             ledger.runtime.stop()
+        if escrow_fixture is not None:
+            escrow_fixture.runtime.stop()
     return section
+
+
+def _escrow_point(
+    threads: int,
+    options: LedgerOptions,
+    server: Server,
+    fixture: Any,
+    server_cpu: CpuClock,
+    rate: list[float],
+) -> dict[str, Any]:
+    """One escrow point on PostgreSQL: a fresh pool of ACTIVE contracts sized from the best
+    rate seen so far (outside the window), then the closed loop of single commands."""
+    from benchmarks import escrow as escrow_part
+
+    fixture.drain()
+    fixture.inline = 0
+    need = escrow_part.contracts_needed(rate[0], options.warmup + options.duration, threads=threads)
+    fill_s = fixture.fill(need)
+    checkpoint(server)
+    vacuum_analyze(server)
+    with activity_sampler(server, server.database) as activity:
+        measurement = run_closed_loop(
+            escrow_part.cycle_worker(fixture),
+            threads=threads,
+            warmup=options.warmup,
+            duration=options.duration,
+            server_cpu=server_cpu,
+        )
+    rate[0] = max(rate[0], measurement.ops_per_s)
+    return {
+        **measurement.as_dict(),
+        "cycles_per_s": round(measurement.ops_per_s / escrow_part.OPS_PER_CYCLE, 1),
+        "contracts_prepared": need,
+        "contracts_prepare_s": round(fill_s, 2),
+        "inline_contracts": fixture.inline,
+        "server_activity": activity,
+        "loadavg_1m_after": round(os.getloadavg()[0], 2),
+    }
 
 
 def _one_point(

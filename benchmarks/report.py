@@ -24,7 +24,13 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TARGETS: Mapping[str, float] = {
     "ledger.gigcore_over_pgbench": 0.6,  # an escrow-sized op at >= 0.6 x pgbench's TPC-B
     "http.balance_over_live": 0.5,  # an authenticated DB read at >= 0.5 x a trivial endpoint
+    # issue 3 item 11: escrow commands (fund, submit, approve: 3 per cycle) per second at 16
+    # threads >= 0.6 x pgbench's TPC-B tps, same server, same run
+    "escrow.commands_over_pgbench": 0.6,
+    # the same cycle on an embedded SQLite file >= 0.5 x raw sqlite3 doing the same row writes
+    "escrow.sqlite_commands_over_raw": 0.5,
 }
+ESCROW_TARGET_THREADS = 16  # the PostgreSQL escrow target is set at 16 clients only
 
 PACKAGES = (
     "gigcore",
@@ -84,10 +90,35 @@ def ledger_ratios(ledger: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list
             "gigcore_over_psycopg": ratio(gig, raw),
             "psycopg_over_pgbench": ratio(raw, pg),
         }
+        escrow = by_layer.get("escrow", {}).get(threads)
+        if "escrow" in by_layer:
+            row["escrow_over_pgbench"] = ratio(escrow, pg)
         rows.append(row)
         if gig is not None and pg is not None:
             value = row["gigcore_over_pgbench"]
             targets.append(target("ledger.gigcore_over_pgbench", value, where=f"threads={threads}"))
+        if "escrow" in by_layer and threads == ESCROW_TARGET_THREADS:
+            targets.append(
+                target(
+                    "escrow.commands_over_pgbench",
+                    row["escrow_over_pgbench"],
+                    where=f"threads={threads}, 3 commands per cycle",
+                )
+            )
+    return rows, targets
+
+
+def sqlite_escrow_ratios(section: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per thread count: gigcore's escrow commands/s on SQLite over raw sqlite3's, and the
+    target at each thread count."""
+    points = section.get("points", {})
+    by_layer = {layer: {p["threads"]: p["ops_per_s"] for p in rows} for layer, rows in points.items()}
+    rows: list[dict[str, Any]] = []
+    targets: list[dict[str, Any]] = []
+    for threads in section.get("threads", []):
+        value = ratio(by_layer.get("gigcore_escrow", {}).get(threads), by_layer.get("raw_sqlite3", {}).get(threads))
+        rows.append({"threads": threads, "gigcore_over_raw_sqlite3": value})
+        targets.append(target("escrow.sqlite_commands_over_raw", value, where=f"threads={threads}, sqlite file"))
     return rows, targets
 
 
@@ -213,7 +244,14 @@ def _mark(passed: bool | None) -> str:
     return {True: "meets", False: "BELOW", None: "n/a"}[passed]
 
 
-LAYER_TITLES = {"pgbench": "pgbench (C)", "psycopg": "raw psycopg 3", "gigcore": "gigcore transfer"}
+LAYER_TITLES = {
+    "pgbench": "pgbench (C)",
+    "psycopg": "raw psycopg 3",
+    "gigcore": "gigcore transfer",
+    "escrow": "gigcore escrow cmd",
+    "raw_sqlite3": "raw sqlite3",
+    "gigcore_escrow": "gigcore escrow cmd",
+}
 
 
 def format_ledger(ledger: Mapping[str, Any], ratios: Sequence[Mapping[str, Any]]) -> str:
@@ -237,12 +275,20 @@ def format_ledger(ledger: Mapping[str, Any], ratios: Sequence[Mapping[str, Any]]
                 f"{_num(p.get('client_cpu_ms_per_op'), '.3f'):>18}{_num(p.get('server_cpu_ms_per_op'), '.3f'):>18}"
             )
     lines.append("")
-    header = f"  {'threads':>8}{'gigcore/pgbench':>17}{'gigcore/psycopg':>17}{'psycopg/pgbench':>17}"
+    with_escrow = any("escrow_over_pgbench" in r for r in ratios)
+    header = f"  {'threads':>8}{'gigcore/pgbench':>17}{'gigcore/psycopg':>17}{'psycopg/pgbench':>17}" + (
+        f"{'escrow/pgbench':>16}" if with_escrow else ""
+    )
     lines += [header, "  " + "-" * (len(header) - 2)]
     for r in ratios:
         lines.append(
             f"  {r['threads']:>8}{_num(r['gigcore_over_pgbench'], '.2f'):>17}"
             f"{_num(r['gigcore_over_psycopg'], '.2f'):>17}{_num(r['psycopg_over_pgbench'], '.2f'):>17}"
+            + (f"{_num(r.get('escrow_over_pgbench'), '.2f'):>16}" if with_escrow else "")
+        )
+    if with_escrow:
+        lines.append(
+            "  escrow: ops/s counts escrow COMMANDS (fund, submit, approve: 3 per cycle), one transaction each"
         )
     stmts = ledger.get("gigcore_statements", {})
     if stmts.get("available"):
@@ -252,6 +298,25 @@ def format_ledger(ledger: Mapping[str, Any], ratios: Sequence[Mapping[str, Any]]
             + (" incl. the pool's pre-ping" if stmts.get("pool_pre_ping") else "")
             + " (pgbench: 7 = BEGIN + 5 statements + END)"
         )
+    return "\n".join(lines)
+
+
+def format_sqlite_escrow(section: Mapping[str, Any], ratios: Sequence[Mapping[str, Any]]) -> str:
+    lines = [
+        f"Escrow on an embedded SQLite file: {section['warmup_s']:g} s warm-up + {section['duration_s']:g} s per "
+        "point; one op = one command (fund, submit or approve), 3 per cycle",
+    ]
+    header = f"  {'layer':<20}{'threads':>8}{'ops/s':>11}{'cycles/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+    lines += [header, "  " + "-" * (len(header) - 2)]
+    for layer, rows in section.get("points", {}).items():
+        for p in rows:
+            lines.append(
+                f"  {LAYER_TITLES.get(layer, layer):<20}{p['threads']:>8}{_num(p['ops_per_s']):>11}"
+                f"{_num(p.get('cycles_per_s')):>10}{_num(p['p50_ms'], '.2f'):>9}{_num(p['p99_ms'], '.2f'):>9}"
+                f"{p['errors']:>8}"
+            )
+    lines.append("  " + ", ".join(f"{r['threads']}: {_num(r['gigcore_over_raw_sqlite3'], '.2f')}" for r in ratios))
+    lines[-1] = "  gigcore/raw sqlite3 by threads: " + lines[-1].strip()
     return "\n".join(lines)
 
 

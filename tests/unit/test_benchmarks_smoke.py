@@ -145,3 +145,68 @@ def test_the_median_run_is_reported_with_the_spread() -> None:
     assert chosen["p50_ms"] == 5.0
     assert chosen["runs_ops_per_s"] == [300.0, 100.0, 200.0]
     assert "runs_ops_per_s" not in median_point(runs[:1])
+
+
+def _escrow_ledger(threads: list[int], pgbench: list[float], escrow: list[float]) -> dict[str, object]:
+    return {
+        "threads": threads,
+        "points": {
+            "pgbench": [{"threads": t, "ops_per_s": v} for t, v in zip(threads, pgbench, strict=True)],
+            "escrow": [{"threads": t, "ops_per_s": v} for t, v in zip(threads, escrow, strict=True)],
+        },
+    }
+
+
+def test_escrow_commands_over_pgbench_is_a_ratio_everywhere_and_a_target_at_16_threads() -> None:
+    rows, targets = report.ledger_ratios(_escrow_ledger([1, 16], pgbench=[1000, 4000], escrow=[300, 2400]))
+
+    assert [(r["threads"], r["escrow_over_pgbench"]) for r in rows] == [(1, 0.3), (16, 0.6)]
+    assert [(t["name"], t["where"].split(",")[0], t["value"], t["threshold"], t["passed"]) for t in targets] == [
+        ("escrow.commands_over_pgbench", "threads=16", 0.6, 0.6, True)
+    ]
+
+    _, below = report.ledger_ratios(_escrow_ledger([16], pgbench=[4000], escrow=[2000]))
+    assert (below[0]["value"], below[0]["passed"]) == (0.5, False)
+
+
+def test_the_ledger_rows_carry_no_escrow_ratio_without_the_escrow_layer() -> None:
+    rows, _ = report.ledger_ratios(_ledger(pgbench=1000, psycopg=800, gigcore=500))
+    assert "escrow_over_pgbench" not in rows[0]
+
+
+def test_sqlite_escrow_ratio_and_target_per_thread_count_with_a_missing_figure() -> None:
+    section = {
+        "threads": [1, 4],
+        "points": {
+            "raw_sqlite3": [{"threads": 1, "ops_per_s": 3000.0}, {"threads": 4, "ops_per_s": 0.0}],
+            "gigcore_escrow": [{"threads": 1, "ops_per_s": 1500.0}, {"threads": 4, "ops_per_s": 500.0}],
+        },
+    }
+
+    rows, targets = report.sqlite_escrow_ratios(section)
+
+    assert rows == [
+        {"threads": 1, "gigcore_over_raw_sqlite3": 0.5},
+        {"threads": 4, "gigcore_over_raw_sqlite3": None},
+    ]
+    assert [(t["name"], t["threshold"], t["passed"]) for t in targets] == [
+        ("escrow.sqlite_commands_over_raw", 0.5, True),
+        ("escrow.sqlite_commands_over_raw", 0.5, None),
+    ]
+
+
+def test_escrow_contract_pool_sizing() -> None:
+    from benchmarks.escrow import MILESTONES_PER_CONTRACT, OPS_PER_CYCLE, contracts_needed
+
+    # 900 commands/s for 10 s with a 1.5 margin = 4500 cycles = 90 contracts of 50 (+1)
+    assert OPS_PER_CYCLE == 3
+    assert contracts_needed(900, 10, threads=4) == int(900 * 10 * 1.5 / 3 / MILESTONES_PER_CONTRACT) + 1
+    assert contracts_needed(1, 1, threads=16) == 32  # at least two per thread
+
+
+def test_the_escrow_part_and_its_layers() -> None:
+    assert cli.parse_args(["--quick", "--only", "escrow"]).name == "quick-escrow"
+    assert cli.ledger_layers(["escrow"]) == ("pgbench", "escrow")
+    assert cli.ledger_layers(["ledger", "escrow", "http"]) == ("pgbench", "psycopg", "gigcore", "escrow")
+    assert cli.ledger_layers(["ledger"]) == ("pgbench", "psycopg", "gigcore")
+    assert cli.ledger_layers(["transfer"]) == ("gigcore",)
