@@ -4,13 +4,14 @@ from collections.abc import Callable
 
 from attrs import frozen
 
-from core.escrow.domain import Actions, ContractDecided, ContractId, ContractView
+from core.escrow.domain import Actions, ContractId, ContractView
 from core.escrow.ports import EscrowUnitOfWork
-from core.escrow.use_cases.access import Role, lock_as
+from core.escrow.use_cases.access import Role
+from core.escrow.use_cases.proposal_closing import close_proposal
 from core.shared.actor import Actor
 from core.shared.authorization import Authorizer
 from core.shared.commands import Change, CommandRunner
-from core.shared.ids import CorrelationId, EventId, IdempotencyKey, new_id
+from core.shared.ids import CorrelationId, IdempotencyKey
 from core.shared.time import Clock
 
 
@@ -33,24 +34,14 @@ class DeclineContract:
 
     def __call__(self, command: DeclineContractCommand) -> ContractView:
         def body(uow: EscrowUnitOfWork) -> Change[ContractView]:
-            contract = lock_as(uow.contracts, command.by, command.contract_id, Role.PROVIDER, Actions.DECLINE_CONTRACT)
-            now = self._clock.now()
-            contract.decline(at=now)
-            uow.contracts.save(contract)
-            return Change(
-                result=ContractView.of(contract),
-                target=f"contract:{contract.id}",
-                before={"status": "proposed"},
-                after={"status": contract.status.value},
-                events=(
-                    ContractDecided(
-                        event_id=EventId(new_id("evt")),
-                        occurred_at=now,
-                        aggregate_id=contract.id,
-                        contract_id=contract.id,
-                        status=contract.status.value,
-                    ),
-                ),
+            return close_proposal(
+                uow,
+                by=command.by,
+                contract_id=command.contract_id,
+                role=Role.PROVIDER,
+                action=Actions.DECLINE_CONTRACT,
+                close=lambda contract, at: contract.decline(at=at),
+                now=self._clock.now(),
             )
 
         return self._runner.run(
