@@ -5,6 +5,7 @@ Imported only when serving, so other commands never load Litestar or uvicorn.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import signal
 import sys
@@ -17,10 +18,6 @@ from entrypoints.container import Runtime, build
 from entrypoints.settings import Settings
 
 HTTP_APP_MODULE = "entrypoints.http.app"
-
-# Users are found through the audit log's first page of each chain: every user creation is
-# audited in the same transaction, so an empty log (or short chains without one) proves that
-# no user exists. Beyond that page the answer is "unknown" and no hint is printed.
 
 
 def serve(settings: Settings) -> int:
@@ -41,6 +38,11 @@ def serve(settings: Settings) -> int:
     stopped_by: list[int] = []
     try:
         runtime.start()
+        # Everything built so far lives as long as the process: keep it out of the cyclic
+        # collector's generations, which otherwise rescans it on every full collection
+        # (measured: the balance read's p99 is set by those pauses).
+        gc.collect()
+        gc.freeze()
         server = uvicorn.Server(
             uvicorn.Config(
                 create_app(runtime),
