@@ -54,6 +54,7 @@ from core.identity.use_cases.issue_api_token import IssueApiToken
 from core.identity.use_cases.revoke_api_token import RevokeApiToken
 from core.identity.use_cases.verify_audit_log import VerifyAuditLog
 from core.ledger.use_cases.deposit_sandbox_funds import DepositSandboxFunds
+from core.ledger.use_cases.export_journal import ExportJournal
 from core.ledger.use_cases.get_balance import GetBalance
 from core.ledger.use_cases.get_statement import GetStatement
 from core.ledger.use_cases.list_wallets import ListWallets
@@ -141,6 +142,7 @@ class UseCases(containers.DeclarativeContainer):
     revoke_api_token = providers.Singleton(RevokeApiToken, new_uow=new_uow, authorizer=authorizer, clock=clock)
     authenticate_token = providers.Singleton(AuthenticateToken, new_uow=new_read_uow, clock=clock)
     verify_audit_log = providers.Singleton(VerifyAuditLog, new_uow=new_read_uow, authorizer=authorizer)
+    export_journal = providers.Singleton(ExportJournal, new_uow=new_read_uow, authorizer=authorizer)
 
     # Escrow. The policy (fees by tier, auto-release days, clearing period, payout
     # approval bands) and the payout gateway default to the sandbox installation's;

@@ -22,7 +22,7 @@ from core.ledger.domain import (
     JournalEntry,
     StatementLine,
 )
-from core.ledger.ports import SnapshotLine
+from core.ledger.ports import EntryCursor, SnapshotLine, StoredSnapshot
 from core.ledger.use_cases.book import LedgerBook
 from core.shared.actor import Persona
 from core.shared.audit import GENESIS_HASH, AuditDraft, AuditRecord, chain_for, seal
@@ -263,6 +263,20 @@ class _Journal(_Part):
     def derived_balance(self, account_id: AccountId, currency: Currency) -> Money:
         return Money(sum(r.amount.minor for r in self._s.postings if r.account_id == account_id), currency)
 
+    def entries_between(
+        self, from_at: datetime, to_at: datetime, *, after: EntryCursor | None, limit: int
+    ) -> list[JournalEntry]:
+        if limit <= 0:
+            return []
+        chosen = [
+            entry
+            for entry in self._s.entries.values()
+            if from_at <= entry.occurred_at < to_at
+            and (after is None or (entry.occurred_at, entry.id) > (after.occurred_at, after.entry_id))
+        ]
+        chosen.sort(key=lambda entry: (entry.occurred_at, entry.id))
+        return chosen[:limit]
+
 
 class _Snapshots(_Part):
     def add(self, snapshot_id: SnapshotId, taken_at: datetime, lines: Iterable[SnapshotLine]) -> None:
@@ -275,6 +289,16 @@ class _Snapshots(_Part):
                 del self._s.snapshots[-count:]
 
         self._uow.on_rollback(undo)
+
+    def latest_at_or_before(self, at: datetime) -> StoredSnapshot | None:
+        taken = {(taken_at, sid) for sid, taken_at, _ in self._s.snapshots if taken_at <= at}
+        if not taken:
+            return None
+        taken_at, snapshot_id = max(taken)
+        lines = sorted(
+            (line for sid, _, line in self._s.snapshots if sid == snapshot_id), key=lambda line: line.account_id
+        )
+        return StoredSnapshot(snapshot_id=snapshot_id, taken_at=taken_at, lines=tuple(lines))
 
 
 class _Users(_Part):

@@ -8,6 +8,7 @@ as ISO 8601, enums by value and frozensets as lists, so a stored result structur
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -15,7 +16,7 @@ from cattrs.preconf.json import JsonConverter, make_converter
 from sqlalchemy.engine import RowMapping
 
 from core.identity.domain import ApiToken, User
-from core.ledger.domain import Account, AccountKind, EntryKind, StatementLine
+from core.ledger.domain import Account, AccountKind, EntryKind, JournalEntry, Posting, StatementLine
 from core.shared.actor import Persona
 from core.shared.audit import AuditDraft, AuditRecord, Outcome
 from core.shared.events import DomainEvent
@@ -91,6 +92,21 @@ def statement_line_from_row(row: RowMapping) -> StatementLine:
         memo=row["memo"],
         amount=Money(int(row["amount_minor"]), currency),
         balance_after=None if after is None else Money(int(after), currency),
+    )
+
+
+def journal_entry_from_rows(row: RowMapping, postings: Iterable[RowMapping]) -> JournalEntry:
+    """An entry row and its posting rows (in append order)."""
+    return JournalEntry(
+        id=EntryId(row["id"]),
+        kind=EntryKind(row["kind"]),
+        occurred_at=row["occurred_at"],
+        initiated_by=row["initiated_by"],
+        memo=row["memo"],
+        postings=tuple(
+            Posting(AccountId(p["account_id"]), Money(int(p["amount_minor"]), Currency(p["currency"])))
+            for p in postings
+        ),
     )
 
 

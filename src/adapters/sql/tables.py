@@ -5,7 +5,8 @@ The migrations in ``migrations/versions`` create exactly this schema (a test com
 them). Journal tables are append-only: triggers created by the migration refuse UPDATE
 and DELETE on ``journal_entries`` and ``postings``. So are ``audit_records``, and a row of
 ``audit_chain_heads`` can only advance by one record (ADR 0006). Escrow's tables
-(``contracts``, ``milestones``, ``payouts``, ``timers``) come with revision 0002.
+(``contracts``, ``milestones``, ``payouts``, ``timers``) come with revision 0002;
+the index that journal exports page by, ``ix_journal_entries_occurred_at``, with 0003.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ journal_entries = Table(
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("initiated_by", Text, nullable=False),
     Column("memo", Text, nullable=False),
+    # Journal exports page a period in (occurred_at, id) order.
+    Index("ix_journal_entries_occurred_at", "occurred_at", "id"),
 )
 
 postings = Table(

@@ -42,6 +42,7 @@ from sqlalchemy import (
     Engine,
     String,
     Table,
+    and_,
     any_,
     bindparam,
     case,
@@ -49,6 +50,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     true,
     union_all,
@@ -69,6 +71,7 @@ from adapters.sql.mappers import (
     audit_record_to_row,
     event_payload,
     from_document,
+    journal_entry_from_rows,
     statement_line_from_row,
     to_document,
     token_from_row,
@@ -89,7 +92,7 @@ from core.ledger.domain import (
     JournalEntry,
     StatementLine,
 )
-from core.ledger.ports import Accounts, BalanceSnapshots, Journal, SnapshotLine
+from core.ledger.ports import Accounts, BalanceSnapshots, EntryCursor, Journal, SnapshotLine, StoredSnapshot
 from core.ledger.use_cases.book import LedgerBook
 from core.shared.audit import GENESIS_HASH, AuditDraft, AuditRecord, AuditTrail, chain_for, seal
 from core.shared.errors import ConcurrentUpdate
@@ -324,6 +327,36 @@ class _Statements:
             p.c.account_id == bindparam("account_id")
         )
         self.insert_snapshot_lines = insert(t.balance_snapshots).values(_binds(t.balance_snapshots))
+        s = t.balance_snapshots
+        self.latest_snapshot = (
+            select(s.c.snapshot_id, s.c.taken_at)
+            .where(s.c.taken_at <= bindparam("at"))
+            .order_by(s.c.taken_at.desc(), s.c.snapshot_id.desc())
+            .limit(1)
+        )
+        self.snapshot_lines = (
+            select(s.c.account_id, s.c.balance_minor, s.c.currency)
+            .where(s.c.snapshot_id == bindparam("snapshot_id"))
+            .order_by(s.c.account_id)
+        )
+        period = (
+            select(e.c.id, e.c.kind, e.c.occurred_at, e.c.initiated_by, e.c.memo)
+            .where(e.c.occurred_at >= bindparam("from_at"), e.c.occurred_at < bindparam("to_at"))
+            .order_by(e.c.occurred_at, e.c.id)
+            .limit(bindparam("limit"))
+        )
+        self.entries_first = period
+        self.entries_after = period.where(
+            or_(
+                e.c.occurred_at > bindparam("after_at"),
+                and_(e.c.occurred_at == bindparam("after_at"), e.c.id > bindparam("after_id")),
+            )
+        )
+        self.postings_of_entries = (
+            select(p.c.entry_id, p.c.account_id, p.c.amount_minor, p.c.currency)
+            .where(p.c.entry_id.in_(bindparam("entry_ids", expanding=True)))
+            .order_by(p.c.id)
+        )
 
     def _identity(self) -> None:
         u, k = t.users, t.api_tokens
@@ -583,6 +616,25 @@ class _Journal(_Part):
         total = self._uow.connection.execute(self._s.derived_balance, {"account_id": account_id}).scalar_one()
         return Money(int(total), currency)
 
+    @translated
+    def entries_between(
+        self, from_at: datetime, to_at: datetime, *, after: EntryCursor | None, limit: int
+    ) -> list[JournalEntry]:
+        if limit <= 0:
+            return []
+        params: dict[str, Any] = {"from_at": from_at, "to_at": to_at, "limit": limit}
+        if after is None:
+            rows = self._all(self._s.entries_first, params)
+        else:
+            params.update(after_at=after.occurred_at, after_id=after.entry_id)
+            rows = self._all(self._s.entries_after, params)
+        if not rows:
+            return []
+        postings: dict[str, list[RowMapping]] = {row["id"]: [] for row in rows}
+        for posting in self._all(self._s.postings_of_entries, {"entry_ids": list(postings)}):
+            postings[posting["entry_id"]].append(posting)
+        return [journal_entry_from_rows(row, postings[row["id"]]) for row in rows]
+
 
 class _Snapshots(_Part):
     @translated
@@ -600,6 +652,24 @@ class _Snapshots(_Part):
         ]
         if rows:  # one executemany: a snapshot may cover many accounts
             connection.execute(self._s.insert_snapshot_lines, rows)
+
+    @translated
+    def latest_at_or_before(self, at: datetime) -> StoredSnapshot | None:
+        found = self._first(self._s.latest_snapshot, {"at": at})
+        if found is None:
+            return None
+        rows = self._all(self._s.snapshot_lines, {"snapshot_id": found["snapshot_id"]})
+        return StoredSnapshot(
+            snapshot_id=SnapshotId(found["snapshot_id"]),
+            taken_at=found["taken_at"],
+            lines=tuple(
+                SnapshotLine(
+                    account_id=AccountId(row["account_id"]),
+                    balance=Money(int(row["balance_minor"]), Currency(row["currency"])),
+                )
+                for row in rows
+            ),
+        )
 
 
 class _Users(_Part):

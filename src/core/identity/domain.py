@@ -42,6 +42,7 @@ PERMISSIONS: Mapping[str, frozenset[Persona]] = MappingProxyType(
         "ledger.deposit.sandbox_any": frozenset({_FINANCE}),
         "ledger.transfer": _USER,
         "ledger.snapshots.take": frozenset({_FINANCE, _ADMIN}),
+        "ledger.journal.export": frozenset({_FINANCE, _ADMIN}),
         Actions.CREATE_USER: frozenset({_ADMIN}),
         Actions.ISSUE_TOKEN: frozenset({_ADMIN}),
         Actions.REVOKE_TOKEN: frozenset({_ADMIN}),
@@ -83,6 +84,7 @@ PERMISSIONS: Mapping[str, frozenset[Persona]] = MappingProxyType(
 SYSTEM_ACTIONS: frozenset[str] = frozenset(
     {
         "ledger.snapshots.take",
+        "ledger.journal.export",
         "ledger.wallet.read_any",
         Actions.CREATE_USER,
         Actions.ISSUE_TOKEN,

@@ -34,6 +34,7 @@ class Actions:
     DEPOSIT_SANDBOX_ANY = "ledger.deposit.sandbox_any"
     TRANSFER = "ledger.transfer"
     TAKE_SNAPSHOTS = "ledger.snapshots.take"
+    EXPORT_JOURNAL = "ledger.journal.export"
 
     ALL: ClassVar[frozenset[str]] = frozenset(
         {
@@ -45,6 +46,7 @@ class Actions:
             DEPOSIT_SANDBOX_ANY,
             TRANSFER,
             TAKE_SNAPSHOTS,
+            EXPORT_JOURNAL,
         }
     )
 

@@ -79,6 +79,22 @@ class Journal(Protocol):
         """The sum of the account's postings (for accounts without a running balance)."""
         ...
 
+    def entries_between(
+        self, from_at: datetime, to_at: datetime, *, after: EntryCursor | None, limit: int
+    ) -> list[JournalEntry]:
+        """Entries with ``from_at <= occurred_at < to_at``, each with its postings in the
+        order they were appended, ordered by (occurred_at, id), strictly after the cursor
+        ``after`` (keyset paging); at most ``limit`` of them."""
+        ...
+
+
+@frozen(kw_only=True)
+class EntryCursor:
+    """Where a page of ``Journal.entries_between`` ended: the last entry's key."""
+
+    occurred_at: datetime
+    entry_id: str
+
 
 @frozen(kw_only=True)
 class SnapshotLine:
@@ -86,8 +102,20 @@ class SnapshotLine:
     balance: Money
 
 
+@frozen(kw_only=True)
+class StoredSnapshot:
+    snapshot_id: SnapshotId
+    taken_at: datetime
+    lines: tuple[SnapshotLine, ...]  # ordered by account id
+
+
 class BalanceSnapshots(Protocol):
     def add(self, snapshot_id: SnapshotId, taken_at: datetime, lines: Iterable[SnapshotLine]) -> None: ...
+
+    def latest_at_or_before(self, at: datetime) -> StoredSnapshot | None:
+        """The snapshot taken last at or before ``at`` (ties: the greatest id), with its
+        lines; None when there is none. An empty snapshot stores no line, so it is not found."""
+        ...
 
 
 class UserDirectory(Protocol):

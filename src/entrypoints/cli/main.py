@@ -11,14 +11,18 @@ Errors print one line to stderr and exit with the code of their category
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, TextIO
 
 import attrs
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
 
 from core.escrow.use_cases.fire_due_timers import MAX_BATCH as MAX_TIMER_BATCH
@@ -28,9 +32,11 @@ from core.identity.use_cases.create_user import CreateUserCommand
 from core.identity.use_cases.issue_api_token import IssueApiTokenCommand, IssueApiTokenResult
 from core.identity.use_cases.revoke_api_token import RevokeApiTokenCommand
 from core.identity.use_cases.verify_audit_log import AuditVerification, VerifyAuditLogQuery
+from core.ledger.use_cases.export_journal import ExportJournalQuery
 from core.shared.actor import Actor, ActorKind, Persona
 from core.shared.errors import DomainError
 from core.shared.ids import CorrelationId, IdempotencyKey, TokenId, UserId, idempotency_key
+from entrypoints import exports
 from entrypoints.cli import exit_codes, payload, runnable
 from entrypoints.cli.errors import NotStaff, UnknownOperator, UnknownUseCase, UsageProblem
 from entrypoints.container import Runtime, build
@@ -114,9 +120,11 @@ users_app = typer.Typer(help="Create users (as the system actor, for bootstrap).
 tokens_app = typer.Typer(help="Issue and revoke API tokens (as the system actor).", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the audit log.", no_args_is_help=True)
 timers_app = typer.Typer(help="Durable timers (as the system actor).", no_args_is_help=True)
+exports_app = typer.Typer(help="Export the journal of a period (finance or admin).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
+app.add_typer(exports_app, name="exports")
 app.add_typer(timers_app, name="timers")
 
 KeyOption = Annotated[
@@ -252,6 +260,69 @@ def timers_fire(
     typer.echo(payload.to_json(result))
     if result.failed:
         _err(f"{len(result.failed)} timer(s) failed and stay due; they are tried again next time")
+
+
+@exports_app.command("journal")
+def exports_journal(
+    ctx: typer.Context,
+    *,
+    from_: Annotated[str, typer.Option("--from", help="First day (2026-11-01, midnight UTC) or instant, included.")],
+    to: Annotated[str, typer.Option("--to", help="Day or instant the period ends, excluded (at most 366 days).")],
+    fmt: Annotated[str, typer.Option("--format", help="csv (one row per posting) or json.")] = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.", dir_okay=False)
+    ] = None,
+    operator: Annotated[
+        str | None, typer.Option("--as", help="Handle or id of the finance or admin user you act as.")
+    ] = None,
+) -> None:
+    """Export every journal entry of [--from, --to) with its postings, in time order, as CSV or
+    JSON, with debit and credit totals per currency. JSON ends with the closing balance snapshot
+    (the latest taken at or before --to) and a totals section; with CSV the totals go to
+    stderr. A progress bar shows on stderr. Exit 1 when the totals do not balance."""
+    if fmt not in exports.FORMATS:
+        raise UsageProblem(f"--format is one of {', '.join(exports.FORMATS)}")
+    from_at, to_at = exports.parse_moment("from", from_), exports.parse_moment("to", to)
+    with _runtime(ctx) as runtime:
+        actor = CLI_ACTOR if operator is None else _operator(runtime, operator)
+        export = runtime.use_cases.export_journal()(ExportJournalQuery(by=actor, from_at=from_at, to_at=to_at))
+        target: TextIO
+        with contextlib.ExitStack() as stack:
+            if output is None:
+                target = sys.stdout
+            else:
+                target = stack.enter_context(output.open("w", encoding="utf-8", newline=""))
+            progress = stack.enter_context(
+                Progress(
+                    TextColumn("exporting entries"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=Console(stderr=True),
+                    transient=True,
+                )
+            )
+            task = progress.add_task("journal", total=None)
+            for chunk in exports.chunks(export, fmt, on_entry=lambda: progress.advance(task)):
+                target.write(chunk)
+            target.flush()
+    totals = export.totals()
+    if fmt == "csv":
+        for line in exports.totals_lines(totals):
+            _err(line)
+        closing = export.closing_snapshot()
+        if closing is None:
+            _err("closing snapshot: none taken at or before the end of the period")
+        else:
+            _err(
+                f"closing snapshot: {closing.snapshot_id} taken {closing.taken_at.isoformat()}"
+                f" ({len(closing.lines)} balances; in the JSON export)"
+            )
+    if output is not None:
+        _err(f"wrote {totals.entries} entries to {output}")
+    if not totals.balanced:
+        _err("error: the totals of the period do not balance")
+        raise typer.Exit(exit_codes.UNEXPECTED)
 
 
 RUN_HELP = f"""Run one use case as a staff operator (support, finance or admin), authorised and audited as over HTTP.

@@ -20,6 +20,7 @@ from core.shared.actor import Actor
 from entrypoints.container import Runtime, build
 from entrypoints.http.auth import AuthenticationCache, BearerAuthentication, Monotonic
 from entrypoints.http.controllers.contracts import ContractsController
+from entrypoints.http.controllers.exports import export_journal_route
 from entrypoints.http.controllers.health import live, ready
 from entrypoints.http.controllers.identity import me
 from entrypoints.http.controllers.payouts import PayoutsController, earnings
@@ -82,6 +83,7 @@ def create_app(runtime: Runtime, *, monotonic: Monotonic = time.monotonic) -> Li
             WalletsController,
             transfer,
             take_snapshots,
+            export_journal_route,
             ContractsController,
             PayoutsController,
             earnings,

@@ -131,6 +131,7 @@ def runtime_dependencies(runtime: Runtime) -> dict[str, Provide]:
         ("deposit_sandbox_funds", provide_deposit_sandbox_funds),
         ("transfer_funds", provide_transfer_funds),
         ("take_balance_snapshots", provide_take_balance_snapshots),
+        ("export_journal", provide_use_case("export_journal")),
         ("database_ping", provide_database_ping),
     )
     return {name: Provide(fn, sync_to_thread=False) for name, fn in providers}

@@ -63,6 +63,7 @@ def openapi_config() -> OpenAPIConfig:
             Tag(name="wallets", description="Wallets, balances, statements and sandbox deposits"),
             Tag(name="transfers", description="Money moves between wallets"),
             Tag(name="snapshots", description="Ledger-wide balance snapshots (finance, admin)"),
+            Tag(name="exports", description="Journal exports of a period as JSON or CSV (finance, admin)"),
             Tag(name="contracts", description="Contracts and the escrow lifecycle of their milestones"),
             Tag(name="payouts", description="Earnings by stage, and payouts with maker-checker approval bands"),
             Tag(name="identity", description="The authenticated actor"),

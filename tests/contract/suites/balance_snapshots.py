@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from core.ledger.ports import SnapshotLine
+from datetime import timedelta
+
+from core.ledger.ports import SnapshotLine, StoredSnapshot
 from core.shared.ids import SnapshotId, new_id
 from core.shared.money import Money
 
@@ -55,3 +57,29 @@ class BalanceSnapshotsContract:
         with make_uow() as uow:
             uow.snapshots.add(snapshot_id, T0, [SnapshotLine(account_id=wallet.id, balance=Money(1, EUR))])
         assert probe.snapshot(snapshot_id) == {}
+
+    def test_the_latest_snapshot_at_or_before_an_instant(self, make_uow: MakeUow) -> None:
+        eur, jpy = a_wallet(), a_wallet(currency=JPY)
+        early, on_time, late = (SnapshotId(new_id("snap")) for _ in range(3))
+        with make_uow() as uow:
+            uow.accounts.add(eur)
+            uow.accounts.add(jpy)
+            uow.snapshots.add(early, T0, [SnapshotLine(account_id=eur.id, balance=Money(1, EUR))])
+            both = [
+                SnapshotLine(account_id=eur.id, balance=Money(2, EUR)),
+                SnapshotLine(account_id=jpy.id, balance=Money(3, JPY)),
+            ]
+            uow.snapshots.add(on_time, T0 + timedelta(days=1), both)
+            uow.snapshots.add(late, T0 + timedelta(days=2), [SnapshotLine(account_id=eur.id, balance=Money(4, EUR))])
+            uow.commit()
+        with make_uow() as uow:
+            assert uow.snapshots.latest_at_or_before(T0 - timedelta(microseconds=1)) is None
+            assert uow.snapshots.latest_at_or_before(T0 + timedelta(hours=1)).snapshot_id == early
+            found = uow.snapshots.latest_at_or_before(T0 + timedelta(days=1))
+            assert uow.snapshots.latest_at_or_before(T0 + timedelta(days=9)).snapshot_id == late
+        assert found == StoredSnapshot(
+            snapshot_id=on_time,
+            taken_at=T0 + timedelta(days=1),
+            lines=tuple(sorted(both, key=lambda line: line.account_id)),
+        )
+        assert found.taken_at.isoformat() == (T0 + timedelta(days=1)).isoformat()

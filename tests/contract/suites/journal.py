@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from core.ledger.domain import AccountKind, EntryKind, JournalEntry, StatementLine, apply_entry
+from core.ledger.ports import EntryCursor
 from core.shared.ids import AccountId
 from core.shared.money import Money
 
@@ -116,3 +117,41 @@ class JournalContract:
         with make_uow() as uow:
             lines = uow.journal.statement(alice, before_seq=None, limit=10)
         assert [(line.entry_id, line.memo) for line in lines] == [(entry.id, "first")]
+
+    def test_entries_between_is_the_half_open_period_in_time_then_id_order(
+        self, make_uow: MakeUow, accounts: Trio
+    ) -> None:
+        alice, bob, clearing = accounts
+        start, end = T0 + timedelta(days=1), T0 + timedelta(days=2)
+        before = an_entry((alice, 1), (clearing, -1), at=start - timedelta(microseconds=1))
+        first = an_entry((alice, 2), (clearing, -2), at=start, memo="first ✓")
+        same_instant = [an_entry((bob, 3 + n), (clearing, -3 - n), at=start + timedelta(hours=5)) for n in range(3)]
+        last = an_entry((alice, -1), (bob, 1), at=end - timedelta(microseconds=1))
+        at_end = an_entry((alice, 4), (clearing, -4), at=end)  # excluded: the period is half-open
+        for entry in (at_end, *same_instant, before, first, last):  # not in time order
+            self._post(make_uow, entry)
+        with make_uow() as uow:
+            got = uow.journal.entries_between(start, end, after=None, limit=100)
+        expected = [first, *sorted(same_instant, key=lambda e: e.id), last]
+        assert got == expected
+        assert [posting.amount.minor for posting in got[-1].postings] == [-1, 1]  # append order
+        assert got[0].occurred_at.isoformat() == start.isoformat()
+
+    def test_entries_between_pages_by_cursor_without_gaps_or_repeats(self, make_uow: MakeUow, accounts: Trio) -> None:
+        alice, _bob, clearing = accounts
+        for n in range(1, 12):  # pairs share an instant, so the id breaks ties across pages
+            self._post(make_uow, an_entry((alice, n), (clearing, -n), at=T0 + timedelta(seconds=n // 2)))
+        end = T0 + timedelta(days=1)
+        pages: list[list[JournalEntry]] = []
+        after: EntryCursor | None = None
+        with make_uow() as uow:
+            full = uow.journal.entries_between(T0, end, after=None, limit=100)
+            while page := uow.journal.entries_between(T0, end, after=after, limit=4):
+                pages.append(page)
+                after = EntryCursor(occurred_at=page[-1].occurred_at, entry_id=page[-1].id)
+            assert uow.journal.entries_between(end, end + timedelta(days=1), after=None, limit=10) == []
+        assert [len(p) for p in pages] == [4, 4, 3]
+        assert [entry for page in pages for entry in page] == full
+        assert sorted(entry.postings[0].amount.minor for entry in full) == list(range(1, 12))
+        keys = [(entry.occurred_at, entry.id) for entry in full]
+        assert keys == sorted(keys) and len(set(keys)) == len(keys)

@@ -20,6 +20,7 @@ ROUTES = [
     ("POST", "/v1/wallets/wal_x/deposits"),
     ("POST", "/v1/transfers"),
     ("POST", "/v1/snapshots"),
+    ("GET", "/v1/exports/journal"),
 ]
 
 
