@@ -202,3 +202,14 @@ def test_a_dry_run_execution_never_reaches_the_gateway(world: EscrowWorld, earne
     assert dry.status is (PayoutStatus.EXECUTING if stuck else PayoutStatus.APPROVED)
     assert (gateway(world).calls, dry_run.payout_gateway().calls) == (calls, 0)
     assert world.payout(TIMERS, payout.payout_id).attempts == (1 if stuck else 0)
+
+
+def test_a_caller_key_cannot_block_the_completion_of_a_payout(world: EscrowWorld, earner: Actor) -> None:
+    """The completion step is recorded by the system; the caller's own keys, whatever they
+    are, cannot collide with it (a review found a caller could pre-empt its key)."""
+    from core.shared.ids import IdempotencyKey
+
+    payout = world.request_payout(earner, eur(1_000))
+    paid = world.execute_payout(TIMERS, payout.payout_id, IdempotencyKey(f"payout:{payout.payout_id}:complete"))
+    assert paid.status is PayoutStatus.PAID
+    assert world.earnings(earner).in_transit == eur(0)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from attrs import frozen
 
@@ -133,7 +133,11 @@ class CreateContract:
         field = f"milestones[{index}]"
         if not isinstance(spec.due_at, datetime) or spec.due_at.tzinfo is None:
             raise InvalidInput(f"{field}.due_at", "an aware date and time")
-        if spec.due_at <= now:
+        try:
+            due_at = spec.due_at.astimezone(UTC)  # the core's times are UTC (audit hashes, storage)
+        except (OverflowError, ValueError):
+            raise InvalidInput(f"{field}.due_at", "out of range") from None
+        if due_at <= now:
             raise InvalidInput(f"{field}.due_at", "must be in the future")
         days = self._policy.auto_release_days if spec.auto_release_days is None else spec.auto_release_days
         if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_AUTO_RELEASE_DAYS:
@@ -145,7 +149,7 @@ class CreateContract:
             position=index + 1,
             title=text(f"{field}.title", spec.title, max_length=MAX_TITLE),
             amount=positive(f"{field}.amount", spec.amount, currency),
-            due_at=spec.due_at,
+            due_at=due_at,
             timeout_outcome=spec.timeout_outcome,
             auto_release_days=days,
         )

@@ -44,6 +44,9 @@ class CompletePayoutCommand:
     declined: str | None
 
 
+_COMPLETER = Actor.system("payouts")
+
+
 class ExecutePayout:
     """Send an approved payout through the gateway, exactly once.
 
@@ -92,7 +95,9 @@ class ExecutePayout:
             declined = error.reason or "declined"
         # GatewayUnavailable propagates: the payout stays EXECUTING for a retry.
         complete = CompletePayoutCommand(
-            by=command.by,
+            # Recorded by the system, not the caller: a key in the caller's scope could have
+            # been used already (by the caller, for anything) and block the completion.
+            by=_COMPLETER,
             idempotency_key=IdempotencyKey(f"payout:{payout.id}:complete"),
             correlation_id=command.correlation_id,
             payout_id=payout.id,

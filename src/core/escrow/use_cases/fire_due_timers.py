@@ -88,4 +88,6 @@ class FireDueTimers:
                 if error.category is ErrorCategory.UNAVAILABLE:
                     raise
                 failed.append(TimerFailure(timer_id=timer.id, kind=timer.kind, code=error.code))
+            except Exception:
+                failed.append(TimerFailure(timer_id=timer.id, kind=timer.kind, code="internal_error"))
         return FireDueTimersResult(fired=tuple(fired), failed=tuple(failed))
