@@ -196,3 +196,23 @@ def test_a_batch_fires_at_most_its_limit_oldest_first(world: EscrowWorld, client
     assert len(batch.fired) == 1
     assert world.milestone(client, first, 1).status is MilestoneStatus.EXPIRED
     assert len(world.fire().fired) == 1
+
+
+def test_a_timer_whose_handler_breaks_does_not_stall_the_others(
+    world: EscrowWorld, client: Actor, provider: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in one handler (not a domain refusal) is reported in ``failed``; the timers
+    behind it, oldest first, still fire."""
+    contract = world.contract(client, provider, 1_000, due_in=days(3))
+    contract_id, (milestone_id,) = ids(contract)
+    world.fund(client, contract_id, milestone_id)
+    world.submit(provider, contract_id, milestone_id)
+    fire = world.runtime.use_cases.fire_due_timers()
+
+    def broken(_command: FireTimerCommand) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(fire._handlers, TimerKinds.DEADLINE, broken)
+    result = world.jump(days(20))  # the deadline (day 3) is older than the auto-release (day 14)
+    assert [f.code for f in result.failed] == ["internal_error"]
+    assert world.milestone(client, contract_id, 1).status is MilestoneStatus.RELEASED

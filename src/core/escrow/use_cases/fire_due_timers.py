@@ -88,6 +88,6 @@ class FireDueTimers:
                 if error.category is ErrorCategory.UNAVAILABLE:
                     raise
                 failed.append(TimerFailure(timer_id=timer.id, kind=timer.kind, code=error.code))
-            except Exception:
+            except Exception:  # a bug in one timer must not stall every timer behind it
                 failed.append(TimerFailure(timer_id=timer.id, kind=timer.kind, code="internal_error"))
         return FireDueTimersResult(fired=tuple(fired), failed=tuple(failed))
