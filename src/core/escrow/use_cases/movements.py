@@ -7,13 +7,23 @@ wallet; a dispute settlement does both in the same entry.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from attrs import frozen
 
-from core.escrow.domain import Contract, FeeSplit, Milestone, ReleaseId, TimerKinds
-from core.escrow.ports import PLATFORM, AccountKinds, EscrowUnitOfWork
-from core.shared.ids import AccountId, EntryId, new_id
+from core.escrow.domain import (
+    Contract,
+    FeeSplit,
+    Milestone,
+    MilestoneMoved,
+    MilestoneRefunded,
+    ReleaseId,
+    TimerKinds,
+)
+from core.escrow.ports import PLATFORM, AccountKinds, EntryKinds, EscrowUnitOfWork
+from core.shared.commands import Change
+from core.shared.ids import AccountId, EntryId, EventId, new_id
 from core.shared.money import Money
 from core.shared.timers import Timer
 
@@ -88,3 +98,65 @@ def move_out(
                 )
             )
     return Outflow(entry_id=entry_id, release_id=release_id, clears_at=clears_at)
+
+
+def refund_to_client(
+    uow: EscrowUnitOfWork,
+    contract: Contract,
+    milestone: Milestone,
+    refund: Money,
+    *,
+    before: Mapping[str, object],
+    initiated_by: str,
+    at: datetime,
+    clearing_period: timedelta,
+    by_support: bool,
+    reason: str,
+) -> Change[MilestoneMoved]:
+    """Post a refund the milestone already decided (escrow -> client wallet), save the
+    contract and describe the change: the one shape every refund path shares."""
+    out = move_out(
+        uow,
+        contract,
+        milestone,
+        kind=EntryKinds.ESCROW_REFUND,
+        split=None,
+        refund=refund,
+        initiated_by=initiated_by,
+        at=at,
+        clearing_period=clearing_period,
+    )
+    uow.contracts.save(contract)
+    return Change(
+        result=MilestoneMoved(
+            contract_id=contract.id,
+            milestone_id=milestone.id,
+            status=milestone.status,
+            held=milestone.held,
+            entry_id=out.entry_id,
+            refunded=refund,
+        ),
+        target=f"milestone:{milestone.id}",
+        before=before,
+        after={
+            "status": milestone.status.value,
+            "held_minor": milestone.held.minor,
+            "refunded_minor": refund.minor,
+            "entry_id": out.entry_id,
+            "reason": reason,
+        },
+        events=(
+            MilestoneRefunded(
+                event_id=EventId(new_id("evt")),
+                occurred_at=at,
+                aggregate_id=contract.id,
+                contract_id=contract.id,
+                milestone_id=milestone.id,
+                entry_id=out.entry_id,
+                amount=refund,
+                held_after=milestone.held,
+                by_support=by_support,
+                reason=reason,
+            ),
+        ),
+    )

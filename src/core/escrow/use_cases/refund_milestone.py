@@ -12,15 +12,14 @@ from core.escrow.domain import (
     MilestoneAction,
     MilestoneId,
     MilestoneMoved,
-    MilestoneRefunded,
     text,
 )
-from core.escrow.ports import EntryKinds, EscrowUnitOfWork
-from core.escrow.use_cases.movements import move_out
+from core.escrow.ports import EscrowUnitOfWork
+from core.escrow.use_cases.movements import refund_to_client
 from core.shared.actor import Actor
 from core.shared.authorization import Authorizer
 from core.shared.commands import Change, CommandRunner
-from core.shared.ids import CorrelationId, EventId, IdempotencyKey, new_id
+from core.shared.ids import CorrelationId, IdempotencyKey
 from core.shared.money import Money
 from core.shared.time import Clock
 
@@ -59,50 +58,17 @@ class RefundMilestone:
             now = self._clock.now()
             before = (milestone.status.value, milestone.held.minor)
             refund = milestone.support_refund(command.amount, at=now)
-            out = move_out(
+            return refund_to_client(
                 uow,
                 contract,
                 milestone,
-                kind=EntryKinds.ESCROW_REFUND,
-                split=None,
-                refund=refund,
+                refund,
+                before={"status": before[0], "held_minor": before[1]},
                 initiated_by=command.by.ref,
                 at=now,
                 clearing_period=self._policy.clearing_period,
-            )
-            uow.contracts.save(contract)
-            return Change(
-                result=MilestoneMoved(
-                    contract_id=contract.id,
-                    milestone_id=milestone.id,
-                    status=milestone.status,
-                    held=milestone.held,
-                    entry_id=out.entry_id,
-                    refunded=refund,
-                ),
-                target=f"milestone:{milestone.id}",
-                before={"status": before[0], "held_minor": before[1]},
-                after={
-                    "status": milestone.status.value,
-                    "held_minor": milestone.held.minor,
-                    "refunded_minor": refund.minor,
-                    "entry_id": out.entry_id,
-                    "reason": reason,
-                },
-                events=(
-                    MilestoneRefunded(
-                        event_id=EventId(new_id("evt")),
-                        occurred_at=now,
-                        aggregate_id=contract.id,
-                        contract_id=contract.id,
-                        milestone_id=milestone.id,
-                        entry_id=out.entry_id,
-                        amount=refund,
-                        held_after=milestone.held,
-                        by_support=True,
-                        reason=reason,
-                    ),
-                ),
+                by_support=True,
+                reason=reason,
             )
 
         return self._runner.run(
