@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks import report
 
-PARTS = ("ledger", "http", "transfer", "escrow")
+PARTS = ("ledger", "http", "transfer", "escrow", "events")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -34,7 +34,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--only",
         choices=PARTS,
         help="one part: ledger (pgbench, psycopg, gigcore), http, transfer (gigcore only, for profiling), "
-        "or escrow (pgbench + escrow commands on PostgreSQL, then escrow on SQLite vs raw sqlite3)",
+        "or escrow (pgbench + escrow commands on PostgreSQL, then escrow on SQLite vs raw sqlite3), "
+        "or events (outbox -> RabbitMQ -> worker events/s vs a raw Dramatiq no-op actor; only with --only)",
     )
     parser.add_argument("--threads", default="1,4,16", help="ledger thread/client counts (default 1,4,16)")
     parser.add_argument("--scale", type=int, default=10, help="pgbench scale (default 10)")
@@ -59,6 +60,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="sqlite",
         help="store behind gigcore serve: the embedded SQLite default, or PostgreSQL (database <bench db>_http)",
     )
+    parser.add_argument("--events", type=int, help="events per point of the events part (default 5000, --quick 1000)")
+    parser.add_argument("--worker-threads", type=int, default=8, help="worker threads of the events part (default 8)")
+    parser.add_argument(
+        "--worker-processes", type=int, default=1, help="gigcore worker processes of the events part (default 1)"
+    )
     parser.add_argument("--no-install", action="store_true", help="never try to apt-get install wrk")
     parser.add_argument("--name", help="result name (default: full, quick, or <mode>-<part> with --only)")
     parser.add_argument("--no-write", action="store_true", help="print only; write no result files")
@@ -73,6 +79,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--repeat: 1 to 9")
     if args.scale < 1 or args.scale > 1000:
         parser.error("--scale: 1 to 1000")
+    if args.events is not None and not 10 <= args.events <= 1_000_000:
+        parser.error("--events: 10 to 1000000")
+    if not 1 <= args.worker_threads <= 64:
+        parser.error("--worker-threads: 1 to 64")
+    if not 1 <= args.worker_processes <= 8:
+        parser.error("--worker-processes: 1 to 8")
     if args.connections < 1 or args.connections > 1024:
         parser.error("--connections: 1 to 1024")
     args.duration = args.duration if args.duration is not None else (3.0 if args.quick else 10.0)
@@ -130,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "wallets": args.wallets,
             "repeat": args.repeat,
             "http_database": args.http_database,
+            "events": args.events,
+            "worker_threads": args.worker_threads,
+            "worker_processes": args.worker_processes,
         },
         "targets_definition": dict(report.TARGETS),
     }
@@ -243,6 +258,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             failed = True
             document["http"] = {"error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
             log(f"  http part failed: {type(error).__name__}: {error}")
+
+    if "events" in parts:
+        from benchmarks import events as events_part
+        from benchmarks import postgres
+
+        log("== events (outbox -> RabbitMQ -> worker) vs raw dramatiq")
+        try:
+            base = postgres.Server.from_url(os.environ.get(postgres.URL_ENV, postgres.DEFAULT_URL))
+            section = events_part.run_events(
+                events_part.EventsOptions(
+                    server=base.with_database(f"{base.database}_events"),
+                    amqp_url=events_part.amqp_url(),
+                    count=args.events or events_part.default_count(args.quick),
+                    wallets=200,
+                    worker_threads=args.worker_threads,
+                    worker_processes=args.worker_processes,
+                    repeat=args.repeat,
+                ),
+                log,
+            )
+            events_ratio, events_targets = events_part.events_ratios(section)
+            document["events"] = section
+            ratios["events"] = events_ratio
+            targets += events_targets
+            printed.append(events_part.format_events(section, events_ratio))
+        except Exception as error:
+            failed = True
+            document["events"] = {"error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
+            log(f"  events part failed: {type(error).__name__}: {error}")
 
     document["ratios"] = ratios
     document["targets"] = targets

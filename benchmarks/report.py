@@ -29,6 +29,9 @@ TARGETS: Mapping[str, float] = {
     "escrow.commands_over_pgbench": 0.6,
     # the same cycle on an embedded SQLite file >= 0.5 x raw sqlite3 doing the same row writes
     "escrow.sqlite_commands_over_raw": 0.5,
+    # issue 4 item 10: events/s end to end (commit -> outbox -> relay -> RabbitMQ -> actor ->
+    # inbox) >= 0.5 x a raw Dramatiq no-op actor on the same broker, same run
+    "events.gigcore_over_raw_dramatiq": 0.5,
 }
 ESCROW_TARGET_THREADS = 16  # the PostgreSQL escrow target is set at 16 clients only
 

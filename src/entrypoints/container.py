@@ -15,16 +15,21 @@ Embedding::
 
 from __future__ import annotations
 
+import importlib
+import os
+import socket
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+import structlog
 from attrs import define, field
 from dependency_injector import containers, providers
 
 from adapters.memory import MemoryStore, MemoryUnitOfWork, SandboxPayoutGateway
+from adapters.memory.payments import MemoryRoutingState
 from core.escrow.domain import DEFAULT_TIER, EscrowPolicy, FeeSchedule, FeeTable
 from core.escrow.ports import PayoutGateway
 from core.escrow.use_cases.accept_contract import AcceptContract
@@ -61,8 +66,34 @@ from core.ledger.use_cases.list_wallets import ListWallets
 from core.ledger.use_cases.open_wallet import OpenWallet
 from core.ledger.use_cases.take_balance_snapshots import TakeBalanceSnapshots
 from core.ledger.use_cases.transfer_funds import TransferFunds
+from core.messaging.domain import Delivery, Heartbeat, Subscriptions
+from core.messaging.ports import Publisher
+from core.messaging.use_cases.direct_publisher import DirectPublisher
+from core.messaging.use_cases.get_messaging_status import GetMessagingStatus, MessagingStatus, RecordHeartbeat
+from core.messaging.use_cases.handle_event import HandleEvent
+from core.messaging.use_cases.list_dead_letters import ListDeadLetters
+from core.messaging.use_cases.record_dead_letter import RecordDeadLetter
+from core.messaging.use_cases.relay_outbox import RelayOutbox
+from core.notifications.use_cases.list_notifications import ListNotifications
+from core.notifications.use_cases.mark_notifications_read import MarkNotificationsRead
+from core.notifications.use_cases.notify_parties import NotifyParties
+from core.payments.domain import BreakerPolicy, RoutingPolicy
+from core.payments.use_cases.apply_provider_event import ApplyProviderEvent, ProviderEventsConsumer
+from core.payments.use_cases.check_hold_deadlines import CheckHoldDeadlines
+from core.payments.use_cases.get_payment import GetPayment
+from core.payments.use_cases.receive_provider_events import ReceiveProviderEvents
+from core.payments.use_cases.reconcile_provider import ReconcileProvider
+from core.payments.use_cases.refund_payment import RefundPayment
+from core.payments.use_cases.resolve_unknown_payments import ResolveUnknownPayments
+from core.payments.use_cases.routing import Router
+from core.payments.use_cases.start_top_up import StartTopUp
 from core.shared.time import Clock, SystemClock
+from entrypoints.background import Loop
+from entrypoints.payments_setup import PaymentsWiring, ProviderPayoutGateway, build_payments
 from entrypoints.settings import Settings
+
+_log = structlog.get_logger("gigcore.events")
+RELAY_LEASE_SECONDS = 10.0
 
 
 class Platform(containers.DeclarativeContainer):
@@ -78,6 +109,7 @@ class MemoryPersistence(containers.DeclarativeContainer):
     dry_run_uow_factory = providers.Singleton(partial, MemoryUnitOfWork, store, dry_run=True)
     ping = providers.Object(lambda: None)
     migrate = providers.Object(lambda: None)
+    routing_state = providers.Singleton(MemoryRoutingState)
 
 
 def _sql_engine(url: str, pool_size: int) -> Any:
@@ -98,6 +130,12 @@ def _sql_ping(engine: Any) -> Callable[[], None]:
     return partial(ping, engine)
 
 
+def _sql_routing_state(engine: Any) -> Any:
+    from adapters.sql.payments import SqlRoutingState
+
+    return SqlRoutingState(engine)
+
+
 def _sql_migrate(engine: Any) -> Callable[[], None]:
     from adapters.sql.migrations import upgrade
 
@@ -114,6 +152,8 @@ class SqlPersistence(containers.DeclarativeContainer):
     dry_run_uow_factory = providers.Singleton(_sql_uow_factory, engine, config.audit_chains, True)
     ping = providers.Singleton(_sql_ping, engine)
     migrate = providers.Singleton(_sql_migrate, engine)
+    # Circuit breakers in the database: every API process and worker sees the same state.
+    routing_state = providers.Singleton(_sql_routing_state, engine)
 
 
 class UseCases(containers.DeclarativeContainer):
@@ -192,6 +232,62 @@ class UseCases(containers.DeclarativeContainer):
     )
     get_payout = providers.Singleton(GetPayout, new_uow=new_read_uow, authorizer=authorizer)
 
+    # Notifications: the "notifications" event consumer, and members' own inbox.
+    notify_parties = providers.Singleton(NotifyParties, clock=clock)
+    list_notifications = providers.Singleton(ListNotifications, new_uow=new_read_uow, authorizer=authorizer)
+    mark_notifications_read = providers.Singleton(
+        MarkNotificationsRead, new_uow=new_uow, authorizer=authorizer, clock=clock
+    )
+
+    # Payments (issue 5). ``build`` provides the enabled providers' gateways and webhook
+    # verifiers, the routing policy and the breaker from the settings (none by default:
+    # a top-up then answers no_provider_configured). The circuit breakers live in this
+    # process (MemoryRoutingState): advice for routing, never money.
+    payment_gateways: providers.Dependency[Any] = providers.Dependency(default=providers.Object({}))
+    webhook_verifiers: providers.Dependency[Any] = providers.Dependency(default=providers.Object({}))
+    routing_policy: providers.Dependency[RoutingPolicy] = providers.Dependency(
+        instance_of=RoutingPolicy, default=providers.Object(RoutingPolicy(routes=()))
+    )
+    breaker_policy: providers.Dependency[BreakerPolicy] = providers.Dependency(
+        instance_of=BreakerPolicy, default=providers.Singleton(BreakerPolicy)
+    )
+    routing_state: providers.Dependency[Any] = providers.Dependency(default=providers.Singleton(MemoryRoutingState))
+    payment_router = providers.Singleton(
+        Router, policy=routing_policy, gateways=payment_gateways, state=routing_state, breaker=breaker_policy
+    )
+    start_top_up = providers.Singleton(
+        StartTopUp, new_uow=new_uow, authorizer=authorizer, clock=clock, router=payment_router
+    )
+    get_payment = providers.Singleton(GetPayment, new_uow=new_read_uow, authorizer=authorizer)
+    receive_provider_events = providers.Singleton(
+        ReceiveProviderEvents, new_uow=new_uow, authorizer=authorizer, clock=clock
+    )
+    apply_provider_event = providers.Singleton(
+        ApplyProviderEvent, new_uow=new_uow, authorizer=authorizer, clock=clock, routing=routing_policy
+    )
+    refund_payment = providers.Singleton(
+        RefundPayment, new_uow=new_uow, authorizer=authorizer, clock=clock, gateways=payment_gateways
+    )
+    resolve_unknown_payments = providers.Singleton(
+        ResolveUnknownPayments, new_uow=new_uow, authorizer=authorizer, clock=clock, router=payment_router
+    )
+    reconcile_provider = providers.Singleton(
+        ReconcileProvider, new_uow=new_uow, authorizer=authorizer, clock=clock, gateways=payment_gateways
+    )
+    check_hold_deadlines = providers.Singleton(CheckHoldDeadlines, new_uow=new_uow, authorizer=authorizer, clock=clock)
+    provider_events_consumer = providers.Singleton(ProviderEventsConsumer, clock=clock, routing=routing_policy)
+
+    # Messaging (issue 4). Consumers react to committed events, each exactly once in
+    # effect (HandleEvent); the relay (worker) or the in-process dispatcher (embedded)
+    # delivers them. Add a consumer here and both modes pick it up.
+    consumers = providers.List(notify_parties, provider_events_consumer)
+    subscriptions = providers.Singleton(Subscriptions.of, consumers)
+    handle_event = providers.Singleton(HandleEvent, new_uow=new_uow, consumers=consumers, clock=clock)
+    record_dead_letter = providers.Singleton(RecordDeadLetter, new_uow=new_uow, clock=clock)
+    list_dead_letters = providers.Singleton(ListDeadLetters, new_uow=new_read_uow, authorizer=authorizer)
+    messaging_status = providers.Singleton(GetMessagingStatus, new_uow=new_read_uow)
+    record_heartbeat = providers.Singleton(RecordHeartbeat, new_uow=new_uow)
+
 
 @define
 class Runtime:
@@ -207,6 +303,7 @@ class Runtime:
     persistence: containers.DeclarativeContainer
     _lock: threading.Lock = field(factory=threading.Lock, init=False, repr=False)
     _started: bool = field(default=False, init=False)
+    _direct_publisher: DirectPublisher | None = field(default=None, init=False, repr=False)
 
     def start(self) -> None:
         """Open pools (and migrate the embedded default). Idempotent: the CLI starts the
@@ -235,6 +332,95 @@ class Runtime:
         """A fresh unit of work; for tests, exports and embedders' own reads."""
         return self.persistence.uow_factory()()
 
+    # Probes and metrics (issue 4) read these; each may raise when the database is down
+    # (readiness then reports the check as down).
+    def messaging_status(self) -> MessagingStatus:
+        return self.use_cases.messaging_status()()
+
+    def outbox_stats(self) -> tuple[int, datetime | None]:
+        """How many outbox events wait to be published, and when the oldest occurred."""
+        stats = self.messaging_status().outbox
+        return stats.pending, stats.oldest_pending_at
+
+    def last_worker_heartbeat(self) -> datetime | None:
+        """When a worker last recorded its heartbeat (None: never)."""
+        beat = self.messaging_status().last_heartbeat
+        return None if beat is None else beat.beat_at
+
+    def dead_letter_count(self) -> int:
+        """How many deliveries were dead-lettered (failed for good, recorded)."""
+        return self.messaging_status().dead_letters
+
+    def record_heartbeat(self, heartbeat: Heartbeat) -> None:
+        self.use_cases.record_heartbeat()(heartbeat)
+
+    def relay(self, publisher: Publisher, *, holder: str) -> RelayOutbox:
+        """The outbox relay, publishing through ``publisher`` (the worker's broker, or
+        ``direct_publisher()`` in-process), leading while it holds the lease."""
+        return RelayOutbox(
+            self.persistence.uow_factory(),
+            publisher,
+            self.use_cases.subscriptions(),
+            self.platform.clock(),
+            holder=holder,
+            # Renewed every round (at least every outbox_poll_ms); a crashed leader's lease
+            # lapses within this, and a round never takes nearly as long.
+            lease_seconds=max(RELAY_LEASE_SECONDS, 10 * self.settings.outbox_poll_ms / 1000),
+        )
+
+    def direct_publisher(self, on_failure: Any = None) -> DirectPublisher:
+        """The embedded default's publisher: consumers run in this process, after commit."""
+        return DirectPublisher(
+            self.use_cases.handle_event(),
+            self.use_cases.record_dead_letter(),
+            self.platform.clock(),
+            max_attempts=self.settings.job_max_retries + 1,
+            on_failure=on_failure,
+        )
+
+    def dispatch_events(self, *, limit: int = 500) -> int:
+        """Deliver the committed events in this process, now, until none is pending (or
+        only ones waiting for a retry); returns how many were delivered. For embedders
+        and tests that run without the background dispatcher."""
+        relay = self.relay(self._direct(), holder=f"dispatch-{id(self)}")
+        delivered = 0
+        while True:
+            round_ = relay(limit=limit)
+            delivered += round_.published
+            if not round_.full:
+                relay.release()
+                return delivered
+
+    def event_dispatcher(self) -> Loop:
+        """The embedded default's background dispatcher: relays committed events to the
+        consumers in this process every ``outbox_poll_ms`` (at once while batches come
+        back full). Start and stop it around serving (the HTTP app's lifespan does)."""
+        relay = self.relay(self._direct(), holder=f"serve-{socket.gethostname()}-{os.getpid()}")
+        return Loop(
+            "events",
+            lambda: relay().full,
+            interval_seconds=self.settings.outbox_poll_ms / 1000,
+            on_stop=relay.release,
+        )
+
+    def _direct(self) -> DirectPublisher:
+        with self._lock:
+            if self._direct_publisher is None:
+                self._direct_publisher = self.direct_publisher(on_failure=_log_delivery_failure)
+            return self._direct_publisher
+
+
+def _log_delivery_failure(delivery: Delivery, error: BaseException, attempts: int, final: bool) -> None:
+    (_log.error if final else _log.warning)(
+        "event handling failed",
+        consumer=delivery.consumer,
+        event_id=delivery.envelope.event_id,
+        event_name=delivery.envelope.name,
+        attempt=attempts,
+        final=final,
+        code=getattr(error, "code", type(error).__name__),
+    )
+
 
 def _use_cases(
     settings: Settings,
@@ -244,6 +430,8 @@ def _use_cases(
     *,
     policy: EscrowPolicy,
     gateway: PayoutGateway,
+    payments: PaymentsWiring,
+    routing_state: Any,
 ) -> UseCases:
     use_cases = UseCases(
         new_uow=new_uow,
@@ -252,9 +440,29 @@ def _use_cases(
         authorizer=platform.authorizer,
         escrow_policy=providers.Object(policy),
         payout_gateway=providers.Object(gateway),
+        payment_gateways=providers.Object(payments.gateways),
+        webhook_verifiers=providers.Object(payments.verifiers),
+        routing_policy=providers.Object(payments.policy),
+        breaker_policy=providers.Object(payments.breaker),
+        routing_state=routing_state,
     )
     use_cases.config.from_dict({"sandbox_deposits": settings.sandbox_deposits})
+    for consumer in extra_consumers(settings.extra_consumers):
+        use_cases.consumers.add_args(providers.Object(consumer))
     return use_cases
+
+
+def extra_consumers(spec: str) -> list[Any]:
+    """An embedding service's own event consumers, named in ``GIGCORE_EXTRA_CONSUMERS``
+    as comma-separated ``package.module:factory`` paths; each factory returns a consumer
+    (``core.messaging.domain.Consumer``). The API, the worker and ``dispatch_events``
+    all load them, so every mode delivers to them."""
+    found = []
+    for path in filter(None, (part.strip() for part in spec.split(","))):
+        module_name, _, attribute = path.partition(":")
+        factory = getattr(importlib.import_module(module_name), attribute)
+        found.append(factory())
+    return found
 
 
 def escrow_policy(settings: Settings) -> EscrowPolicy:
@@ -268,14 +476,19 @@ def escrow_policy(settings: Settings) -> EscrowPolicy:
     )
 
 
-def payout_gateways(settings: Settings) -> tuple[PayoutGateway, PayoutGateway]:
-    """The payout gateway the settings name, and the one a dry run gets: never the real
-    one. (``ExecutePayout`` stops before the gateway in a dry run anyway, since its start
-    was rolled back; this makes sure that nothing a dry run holds can send money.) The
-    dry run's sandbox carries the real gateway's name, which labels accounts."""
-    if settings.payout_gateway != "sandbox":
+def payout_gateways(settings: Settings, payments: PaymentsWiring | None = None) -> tuple[PayoutGateway, PayoutGateway]:
+    """The payout gateway the settings name (the sandbox, or an enabled payment
+    provider's payouts), and the one a dry run gets: never the real one. (``ExecutePayout``
+    stops before the gateway in a dry run anyway, since its start was rolled back; this
+    makes sure that nothing a dry run holds can send money.) The dry run's sandbox carries
+    the real gateway's name, which labels accounts."""
+    live: PayoutGateway
+    if settings.payout_gateway == "sandbox":
+        live = SandboxPayoutGateway()
+    elif payments is not None and settings.payout_gateway in payments.gateways:
+        live = ProviderPayoutGateway(payments.gateways[settings.payout_gateway])
+    else:
         raise ValueError(f"unknown payout gateway {settings.payout_gateway!r}")
-    live = SandboxPayoutGateway()
     return live, SandboxPayoutGateway(name=live.name)
 
 
@@ -298,11 +511,25 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ru
             {"url": settings.database_url, "pool_size": settings.db_pool_size, "audit_chains": settings.audit_chains}
         )
     policy = escrow_policy(settings)
-    gateway, dry_run_gateway = payout_gateways(settings)
+    payments = build_payments(settings)
+    gateway, dry_run_gateway = payout_gateways(settings, payments)
+    # A dry run never reaches a provider: no gateways (a top-up answers
+    # no_provider_configured), but the same routing and verifiers.
+    dry_run_payments = PaymentsWiring(
+        gateways={}, verifiers=payments.verifiers, policy=payments.policy, breaker=payments.breaker
+    )
+    routing_state = persistence.routing_state  # shared by the real and the dry-run graphs
     return Runtime(
         settings=settings,
         use_cases=_use_cases(
-            settings, platform, persistence.uow_factory, persistence.read_uow_factory, policy=policy, gateway=gateway
+            settings,
+            platform,
+            persistence.uow_factory,
+            persistence.read_uow_factory,
+            policy=policy,
+            gateway=gateway,
+            payments=payments,
+            routing_state=routing_state,
         ),
         dry_run=_use_cases(
             settings,
@@ -311,6 +538,8 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ru
             persistence.read_uow_factory,
             policy=policy,
             gateway=dry_run_gateway,
+            payments=dry_run_payments,
+            routing_state=routing_state,
         ),
         platform=platform,
         persistence=persistence,

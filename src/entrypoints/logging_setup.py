@@ -55,6 +55,7 @@ _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*")  # RFC 6750 b
 _API_TOKEN = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_\-]+")
 
 _HANDLER_MARK = "_gigcore_log_handler"
+_QUIET_LOGGERS = ("stripe", "Adyen", "paypalserversdk", "apimatic_core", "urllib3", "httpx", "httpcore")
 
 
 def _is_secret_key(key: object) -> bool:
@@ -145,3 +146,7 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
     # Alembic announces each of its plugins at INFO on every start; the migration lines
     # themselves (alembic.runtime.migration) stay.
     logging.getLogger("alembic.runtime.plugins").setLevel(max(level, logging.WARNING))
+    # Payment SDKs and HTTP clients log whole request and response bodies at DEBUG (Stripe:
+    # form data, payment methods, client secrets): never below WARNING, whatever the level.
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))

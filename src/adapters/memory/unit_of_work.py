@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import enum
 import itertools
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -9,6 +10,13 @@ from typing import TYPE_CHECKING, Self, TypeVar
 
 import attrs
 
+from adapters.memory.notifications import (
+    MemoryContractParties,
+    MemoryNotifications,
+    MemoryWalletOwners,
+    NotificationRows,
+)
+from adapters.memory.payments import MemoryPayments, MemoryProviderEventInbox, PaymentsTables
 from core.escrow.domain import Contract, ContractId, ContractNotFound, Payout, PayoutId, PayoutNotFound
 from core.identity.domain import ApiToken, HandleTaken, TokenNotFound, User, UserNotFound
 from core.identity.ports import ChainHead
@@ -24,10 +32,11 @@ from core.ledger.domain import (
 )
 from core.ledger.ports import EntryCursor, SnapshotLine, StoredSnapshot
 from core.ledger.use_cases.book import LedgerBook
+from core.messaging.domain import DeadLetter, Heartbeat, OutboxStats
 from core.shared.actor import Persona
 from core.shared.audit import GENESIS_HASH, AuditDraft, AuditRecord, chain_for, seal
 from core.shared.errors import ConcurrentUpdate
-from core.shared.events import DomainEvent
+from core.shared.events import DomainEvent, EventEnvelope
 from core.shared.idempotency import IdempotencyKeyReused
 from core.shared.ids import AccountId, IdempotencyKey, SnapshotId, TokenId, UserId, new_id
 from core.shared.money import Currency, Money
@@ -52,6 +61,37 @@ _PENDING = object()  # a claimed key whose command has not completed yet
 class OutboxRow:
     seq: int
     event: DomainEvent
+    published_at: datetime | None = None
+
+    def envelope(self) -> EventEnvelope:
+        return EventEnvelope(
+            seq=self.seq,
+            event_id=self.event.event_id,
+            name=type(self.event).name,
+            aggregate_id=self.event.aggregate_id,
+            occurred_at=self.event.occurred_at,
+            payload=_document(self.event),
+        )
+
+
+def _document(value: DomainEvent) -> dict[str, object]:
+    """An event's fields as JSON primitives, as the SQL adapter stores them (Money as
+    ``{"minor", "currency"}``, datetimes in ISO 8601, enums by value)."""
+
+    def primitive(_inst: object, _field: object, v: object) -> object:
+        if isinstance(v, Money):
+            return {"minor": v.minor, "currency": v.currency.code}
+        if isinstance(v, Currency):
+            return v.code
+        if isinstance(v, datetime):
+            return v.isoformat()
+        if isinstance(v, enum.Enum):
+            return v.value
+        if isinstance(v, (frozenset, set, tuple)):
+            return list(v)
+        return v
+
+    return attrs.asdict(value, recurse=True, value_serializer=primitive)
 
 
 @attrs.define
@@ -82,7 +122,13 @@ class MemoryStore:
         self.contracts: dict[ContractId, Contract] = {}
         self.payouts: dict[PayoutId, Payout] = {}
         self.timers: dict[str, TimerRow] = {}
+        self.payments_tables = PaymentsTables()
+        self.inbox: dict[tuple[str, str], datetime] = {}
+        self.dead_letters: dict[tuple[str, str], DeadLetter] = {}
+        self.heartbeats: dict[str, Heartbeat] = {}
+        self.leases: dict[str, tuple[str, datetime]] = {}
         self.seq = itertools.count(1)
+        self.notifications = NotificationRows()
 
 
 def _copy(obj: R) -> R:
@@ -96,7 +142,7 @@ class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore, *, dry_run: bool = False) -> None:
         self._store = store
         self._dry_run = dry_run
-        self._undo: list[Callable[[], None]] = []
+        self._undo: list[Callable[[], object]] = []
         self._committed = False
         self.accounts = _Accounts(self)
         self.journal = _Journal(self)
@@ -111,6 +157,16 @@ class MemoryUnitOfWork:
         self.payouts = _Payouts(self)
         self.parties = _Parties(self)
         self.timers = _Timers(self)
+        self.payments = MemoryPayments(self)
+        self.provider_events = MemoryProviderEventInbox(self)
+        self.outbox_feed = _OutboxFeed(self)
+        self.inbox = _Inbox(self)
+        self.dead_letters = _DeadLetters(self)
+        self.heartbeats = _Heartbeats(self)
+        self.leases = _Leases(self)
+        self.notifications = MemoryNotifications(self)
+        self.contract_parties = MemoryContractParties(self)
+        self.wallet_owners = MemoryWalletOwners(self)
         # The ledger as escrow posts to it, in this same transaction.
         self.book = LedgerBook(self)
 
@@ -118,7 +174,11 @@ class MemoryUnitOfWork:
     def store(self) -> MemoryStore:
         return self._store
 
-    def on_rollback(self, undo: Callable[[], None]) -> None:
+    @property
+    def payments_tables(self) -> PaymentsTables:
+        return self._store.payments_tables
+
+    def on_rollback(self, undo: Callable[[], object]) -> None:
         self._undo.append(undo)
 
     def __enter__(self) -> Self:
@@ -555,8 +615,118 @@ class _Timers(_Part):
         self._uow.on_rollback(undo)
 
 
+class _OutboxFeed(_Part):
+    def pending(self, *, limit: int) -> list[EventEnvelope]:
+        rows = [r for r in self._s.outbox if r.published_at is None][: max(limit, 0)]
+        return [r.envelope() for r in rows]
+
+    def mark_published(self, seqs: Collection[int], *, at: datetime) -> None:
+        wanted = frozenset(seqs)
+        changed = [r for r in self._s.outbox if r.seq in wanted and r.published_at is None]
+        for row in changed:
+            row.published_at = at
+
+        def undo() -> None:
+            for row in changed:
+                row.published_at = None
+
+        self._uow.on_rollback(undo)
+
+    def stats(self) -> OutboxStats:
+        pending = [r for r in self._s.outbox if r.published_at is None]
+        return OutboxStats(
+            pending=len(pending),
+            oldest_pending_at=min((r.event.occurred_at for r in pending), default=None),
+            published=len(self._s.outbox) - len(pending),
+        )
+
+
+
+class _Inbox(_Part):
+    def accept(self, consumer: str, event_id: str, *, at: datetime) -> bool:
+        key = (consumer, event_id)
+        if key in self._s.inbox:
+            return False
+        self._s.inbox[key] = at
+        self._uow.on_rollback(lambda: self._s.inbox.pop(key, None))
+        return True
+
+    def handled(self, consumer: str, event_id: str) -> bool:
+        return (consumer, event_id) in self._s.inbox
+
+
+class _DeadLetters(_Part):
+    def record(self, letter: DeadLetter) -> bool:
+        key = (letter.consumer, letter.event_id)
+        if key in self._s.dead_letters:
+            return False
+        self._s.dead_letters[key] = letter
+        self._uow.on_rollback(lambda: self._s.dead_letters.pop(key, None))
+        return True
+
+    def list(self, *, limit: int, consumer: str | None = None, before_id: str | None = None) -> list[DeadLetter]:
+        letters = sorted(self._s.dead_letters.values(), key=lambda d: d.id, reverse=True)
+        return [
+            d
+            for d in letters
+            if (consumer is None or d.consumer == consumer) and (before_id is None or d.id < before_id)
+        ][: max(limit, 0)]
+
+    def count(self) -> int:
+        return len(self._s.dead_letters)
+
+
+class _Heartbeats(_Part):
+    def beat(self, heartbeat: Heartbeat) -> None:
+        previous = self._s.heartbeats.get(heartbeat.worker_id)
+        self._s.heartbeats[heartbeat.worker_id] = heartbeat
+
+        def undo() -> None:
+            if previous is None:
+                self._s.heartbeats.pop(heartbeat.worker_id, None)
+            else:
+                self._s.heartbeats[heartbeat.worker_id] = previous
+
+        self._uow.on_rollback(undo)
+
+    def latest(self) -> Heartbeat | None:
+        return max(self._s.heartbeats.values(), key=lambda h: h.beat_at, default=None)
+
+
+class _Leases(_Part):
+    def acquire(self, name: str, *, holder: str, now: datetime, until: datetime) -> bool:
+        current = self._s.leases.get(name)
+        if current is not None and current[0] != holder and current[1] > now:
+            return False
+        self._s.leases[name] = (holder, until)
+        self._uow.on_rollback(lambda: self._restore(name, current))
+        return True
+
+    def release(self, name: str, *, holder: str) -> None:
+        current = self._s.leases.get(name)
+        if current is not None and current[0] == holder:
+            del self._s.leases[name]
+            self._uow.on_rollback(lambda: self._restore(name, current))
+
+    def _restore(self, name: str, previous: tuple[str, datetime] | None) -> None:
+        if previous is None:
+            self._s.leases.pop(name, None)
+        else:
+            self._s.leases[name] = previous
+
+
 if TYPE_CHECKING:  # mypy proves the adapter fits the ports (the contract tests prove behaviour)
+    from core.notifications.ports import NotificationsUnitOfWork
+
+    def _fits_notifications(uow: MemoryUnitOfWork) -> NotificationsUnitOfWork:
+        return uow
+
     from core.escrow.ports import EscrowUnitOfWork
+    from core.messaging.ports import MessagingUnitOfWork
+
+    def _fits_messaging(uow: MemoryUnitOfWork) -> MessagingUnitOfWork:
+        return uow
+
     from core.identity.ports import IdentityUnitOfWork
     from core.ledger.ports import LedgerUnitOfWork
 
@@ -567,4 +737,9 @@ if TYPE_CHECKING:  # mypy proves the adapter fits the ports (the contract tests 
         return uow
 
     def _fits_ledger(uow: MemoryUnitOfWork) -> LedgerUnitOfWork:
+        return uow
+
+    from core.payments.ports import PaymentsUnitOfWork
+
+    def _fits_payments(uow: MemoryUnitOfWork) -> PaymentsUnitOfWork:
         return uow

@@ -6,13 +6,18 @@ them). Journal tables are append-only: triggers created by the migration refuse 
 and DELETE on ``journal_entries`` and ``postings``. So are ``audit_records``, and a row of
 ``audit_chain_heads`` can only advance by one record (ADR 0006). Escrow's tables
 (``contracts``, ``milestones``, ``payouts``, ``timers``) come with revision 0002;
-the index that journal exports page by, ``ix_journal_entries_occurred_at``, with 0003.
+the index that journal exports page by, ``ix_journal_entries_occurred_at``, with 0003;
+messaging's (``inbox``, ``dead_letters``, ``worker_heartbeats``, ``leases``) and the
+outbox's indexes with 0004. Dead letters are append-only too (triggers, as for audit).
+In-app ``notifications`` come with 0005; payments' (``payments``, ``payment_refunds``,
+``provider_events``, ``provider_breakers``) with 0006.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -177,7 +182,68 @@ outbox = Table(
     Column("created_at", UtcDateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP")),
     Column("published_at", UtcDateTime, nullable=True),
     UniqueConstraint("event_id", name="uq_outbox_event_id"),
+    # The relay reads what is still to publish in outbox order; the ready probe counts it
+    # and takes its oldest time from this index alone (revision 0004).
+    Index(
+        "ix_outbox_pending",
+        "id",
+        "occurred_at",
+        postgresql_where=text("published_at IS NULL"),
+        sqlite_where=text("published_at IS NULL"),
+    ),
+    # Consumers look for an aggregate's earlier events (per-aggregate order).
     sqlite_autoincrement=True,
+)
+
+# --- messaging (revision 0004) --------------------------------------------------------
+# Which events each consumer handled (written with the consumer's effect), what it gave
+# up on, which workers are alive, and who leads the outbox relay.
+
+CONSUMER = 64  # core.messaging.domain: consumer names are 1-64 characters
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("consumer", String(CONSUMER), nullable=False),
+    Column("event_id", String(ID), nullable=False),
+    Column("handled_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", String(ID), primary_key=True),  # listed by id, descending (the port says newest first)
+    Column("consumer", String(CONSUMER), nullable=False),
+    Column("event_id", String(ID), nullable=False),
+    Column("event_name", Text, nullable=False),
+    Column("aggregate_id", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error_code", String(64), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("failed_at", UtcDateTime, nullable=False),
+    UniqueConstraint("consumer", "event_id", name="uq_dead_letters_consumer_event"),
+    # Support pages one consumer's letters newest first.
+    Index("ix_dead_letters_consumer_id", "consumer", "id"),
+)
+
+worker_heartbeats = Table(
+    "worker_heartbeats",
+    metadata,
+    Column("worker_id", Text, primary_key=True),
+    Column("host", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("beat_at", UtcDateTime, nullable=False),
+    Index("ix_worker_heartbeats_beat_at", "beat_at"),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", Text, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
 )
 
 # --- escrow ---------------------------------------------------------------------------
@@ -295,6 +361,150 @@ timers = Table(
         postgresql_where=text("fired_at IS NULL"),
         sqlite_where=text("fired_at IS NULL"),
     ),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    # The listing's ``seq``: pages go newest first by (recipient_id, seq < cursor).
+    Column("seq", AutoBigInteger, primary_key=True, autoincrement=True),
+    Column("id", String(ID), nullable=False),
+    Column("recipient_id", String(ID), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("contract_id", String(ID), nullable=True),
+    Column("milestone_id", String(ID), nullable=True),
+    Column("payout_id", String(ID), nullable=True),
+    Column("event_id", String(ID), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("read_at", UtcDateTime, nullable=True),
+    UniqueConstraint("id", name="uq_notifications_id"),
+    # A replayed event can never notify anyone twice (the inbox dedupes first).
+    UniqueConstraint("event_id", "recipient_id", name="uq_notifications_event_recipient"),
+    Index("ix_notifications_recipient_seq", "recipient_id", "seq"),
+    # Unread counts and the unread filter read only this.
+    Index(
+        "ix_notifications_unread",
+        "recipient_id",
+        "seq",
+        postgresql_where=text("read_at IS NULL"),
+        sqlite_where=text("read_at IS NULL"),
+    ),
+    sqlite_autoincrement=True,
+)
+
+# --- payments (revision 0006) ---------------------------------------------------------
+# A payment row and its refund rows change together, under the payment's version. Strings
+# a provider chose (references, event ids, echoed ids) are Text: their length is theirs.
+
+PROVIDER = 64
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("payer_id", String(ID), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("currency", String(CURRENCY), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    # The milestone an escrow funding is for (escrow's ids); both null for a top-up.
+    Column("escrow_contract_id", String(ID), nullable=True),
+    Column("escrow_milestone_id", String(ID), nullable=True),
+    Column("provider", String(PROVIDER), nullable=True),
+    Column("provider_reference", Text, nullable=True),
+    Column("attempted", JsonText, nullable=False),  # providers tried that were unavailable, in order
+    Column("client_action", JsonText, nullable=True),  # {"kind", "url", "data"}
+    Column("failure_reason", Text, nullable=False),
+    Column("captured_at", UtcDateTime, nullable=True),
+    Column("capture_entry_id", String(ID), nullable=True),
+    Column("unknown_since", UtcDateTime, nullable=True),
+    Column("hold_deadline", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=True),
+    Column("version", Integer, nullable=False),
+    CheckConstraint("amount_minor > 0", name="ck_payments_amount_positive"),
+    CheckConstraint(
+        "(escrow_contract_id IS NULL) = (escrow_milestone_id IS NULL)", name="ck_payments_escrow_both_or_neither"
+    ),
+    # Webhooks and lookups find a payment by the provider's reference.
+    Index(
+        "uq_payments_provider_reference",
+        "provider",
+        "provider_reference",
+        unique=True,
+        postgresql_where=text("provider_reference IS NOT NULL"),
+        sqlite_where=text("provider_reference IS NOT NULL"),
+    ),
+    Index("ix_payments_provider_captured", "provider", "captured_at"),  # reconciliation
+    Index("ix_payments_status_created", "status", "created_at"),  # the janitor, oldest first
+)
+
+payment_refunds = Table(
+    "payment_refunds",
+    metadata,
+    Column("payment_id", String(ID), ForeignKey("payments.id", name="fk_payment_refunds_payment"), nullable=False),
+    Column("id", String(ID), nullable=False),
+    Column("position", Integer, nullable=False),  # the order of the payment's refund list
+    Column("currency", String(CURRENCY), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("requested_by", String(ID), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("provider_reference", Text, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("entry_id", String(ID), nullable=True),
+    Column("reversal_entry_id", String(ID), nullable=True),
+    Column("unfunded", Boolean, nullable=False),
+    PrimaryKeyConstraint("payment_id", "id", name="pk_payment_refunds"),
+    UniqueConstraint("payment_id", "position", name="uq_payment_refunds_position"),
+    CheckConstraint("amount_minor > 0", name="ck_payment_refunds_amount_positive"),
+    # Reconciliation also takes payments with a refund requested in the period.
+    Index("ix_payment_refunds_requested_at", "requested_at"),
+)
+
+provider_events = Table(
+    "provider_events",
+    metadata,
+    Column("provider", String(PROVIDER), nullable=False),
+    Column("provider_event_id", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("provider_reference", Text, nullable=True),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("payment_id", Text, nullable=True),  # ours, as the provider echoed it
+    Column("currency", String(CURRENCY), nullable=True),
+    Column("amount_minor", BigInteger, nullable=True),
+    Column("refund_reference", Text, nullable=True),
+    Column("refund_id", Text, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("applied_at", UtcDateTime, nullable=True),
+    Column("outcome", String(32), nullable=True),
+    # Dedupe: a provider's event id is stored once (INSERT … ON CONFLICT DO NOTHING).
+    PrimaryKeyConstraint("provider", "provider_event_id", name="pk_provider_events"),
+    CheckConstraint("(currency IS NULL) = (amount_minor IS NULL)", name="ck_provider_events_money"),
+    # Events that arrived before we knew the payment's reference, waiting for it.
+    Index(
+        "ix_provider_events_unapplied",
+        "provider",
+        "provider_reference",
+        postgresql_where=text("applied_at IS NULL"),
+        sqlite_where=text("applied_at IS NULL"),
+    ),
+)
+
+# Circuit breakers (``RoutingState``), shared by every process; outside any unit of work.
+# The mode (closed, open, half-open) is derived from ``opened_at`` and the clock.
+provider_breakers = Table(
+    "provider_breakers",
+    metadata,
+    Column("provider", String(PROVIDER), primary_key=True),
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("opened_at", UtcDateTime, nullable=True),
+    Column("changed_at", UtcDateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+    CheckConstraint("consecutive_failures >= 0", name="ck_provider_breakers_failures"),
 )
 
 # Chains the migration pre-creates head rows for (the settings allow 1..256 chains).

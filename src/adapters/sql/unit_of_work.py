@@ -79,6 +79,13 @@ from adapters.sql.mappers import (
     user_from_row,
     user_to_row,
 )
+from adapters.sql.notifications import (
+    SqlContractParties,
+    SqlNotifications,
+    SqlWalletOwners,
+    notification_statements,
+)
+from adapters.sql.payments import SqlPayments, SqlProviderEventInbox, payment_statements
 from core.escrow.ports import Book, Contracts, Parties, Payouts
 from core.identity.domain import ApiToken, HandleTaken, TokenNotFound, User, UserNotFound
 from core.identity.ports import ApiTokens, AuditLog, ChainHead, Users
@@ -94,11 +101,15 @@ from core.ledger.domain import (
 )
 from core.ledger.ports import Accounts, BalanceSnapshots, EntryCursor, Journal, SnapshotLine, StoredSnapshot
 from core.ledger.use_cases.book import LedgerBook
+from core.messaging.domain import DeadLetter, Heartbeat, OutboxStats
+from core.messaging.ports import DeadLetters, Heartbeats, Inbox, Leases, OutboxFeed
+from core.notifications.ports import ContractParties, Notifications, WalletOwners
+from core.payments.ports import Payments, ProviderEventInbox
 from core.shared.audit import GENESIS_HASH, AuditDraft, AuditRecord, AuditTrail, chain_for, seal
 from core.shared.errors import ConcurrentUpdate
-from core.shared.events import DomainEvent
+from core.shared.events import DomainEvent, EventEnvelope
 from core.shared.idempotency import IdempotencyKeyReused, IdempotencyStore
-from core.shared.ids import AccountId, IdempotencyKey, SnapshotId, TokenId, UserId, new_id
+from core.shared.ids import AccountId, EventId, IdempotencyKey, SnapshotId, TokenId, UserId, new_id
 from core.shared.money import Currency, Money
 from core.shared.outbox import Outbox
 from core.shared.timers import Timers
@@ -107,6 +118,9 @@ if TYPE_CHECKING:
     from core.escrow.ports import EscrowUnitOfWork
     from core.identity.ports import IdentityUnitOfWork
     from core.ledger.ports import LedgerUnitOfWork
+    from core.messaging.ports import MessagingUnitOfWork
+    from core.notifications.ports import NotificationsUnitOfWork
+    from core.payments.ports import PaymentsUnitOfWork
 
 R = TypeVar("R")
 
@@ -120,7 +134,9 @@ class ReadOnlyViolation(RuntimeError):
 
 class SqlUnitOfWork:
     """One transaction on one pooled connection; satisfies ``LedgerUnitOfWork``,
-    ``IdentityUnitOfWork`` and ``EscrowUnitOfWork``.
+    ``IdentityUnitOfWork``, ``EscrowUnitOfWork``, ``MessagingUnitOfWork``,
+    ``NotificationsUnitOfWork`` and ``PaymentsUnitOfWork`` (payments' repositories in
+    ``payments``).
 
     ``__enter__`` checks a connection out and begins; ``__exit__`` rolls back unless
     ``commit()`` ran, and returns the connection. A dry-run unit of work runs every
@@ -156,6 +172,18 @@ class SqlUnitOfWork:
         self.payouts: Payouts = SqlPayouts(self, escrow)
         self.parties: Parties = SqlParties(self, escrow)
         self.timers: Timers = SqlTimers(self, escrow)
+        self.outbox_feed: OutboxFeed = _OutboxFeed(self)
+        self.inbox: Inbox = _Inbox(self)
+        self.dead_letters: DeadLetters = _DeadLetters(self)
+        self.heartbeats: Heartbeats = _Heartbeats(self)
+        self.leases: Leases = _Leases(self)
+        notices = notification_statements(self.statements.dialect)
+        self.notifications: Notifications = SqlNotifications(self, notices)
+        self.contract_parties: ContractParties = SqlContractParties(self, notices)
+        self.wallet_owners: WalletOwners = SqlWalletOwners(self, notices)
+        paying = payment_statements(self.statements.dialect)
+        self.payments: Payments = SqlPayments(self, paying)
+        self.provider_events: ProviderEventInbox = SqlProviderEventInbox(self, paying)
         # The ledger as escrow posts to it, in this same transaction.
         self.book: Book = LedgerBook(self)
 
@@ -237,6 +265,7 @@ class _Statements:
         self._ledger()
         self._identity()
         self._audit()
+        self._messaging()
 
     def _ledger(self) -> None:
         a, p, e = t.accounts, t.postings, t.journal_entries
@@ -432,6 +461,81 @@ class _Statements:
         )
 
         self.insert_outbox = insert(t.outbox).values(_binds(t.outbox))
+
+    def _messaging(self) -> None:
+        """The relay's side of the outbox, the inbox, dead letters, heartbeats, leases."""
+        o, i, d, w, le = t.outbox, t.inbox, t.dead_letters, t.worker_heartbeats, t.leases
+        envelope = select(o.c.id, o.c.event_id, o.c.name, o.c.aggregate_id, o.c.occurred_at, o.c.payload)
+        pending = o.c.published_at.is_(None)  # the predicate of ix_outbox_pending, verbatim
+        self.pending_events = envelope.where(pending).order_by(o.c.id).limit(bindparam("limit"))
+        self.mark_published = (
+            o.update()
+            .where(self._in(o.c.id, "seqs", BigInteger), pending)
+            .values(published_at=bindparam("o_published_at", type_=o.c.published_at.type))
+        )
+        # Pending count and oldest time from the partial index alone; ``last_id`` (one probe
+        # of the primary key) stands in for a count of published rows (see _OutboxFeed.stats).
+        self.outbox_stats = select(
+            func.count().label("pending"),
+            func.min(o.c.occurred_at).label("oldest_pending_at"),
+            select(func.coalesce(func.max(o.c.id), 0)).scalar_subquery().label("last_id"),
+        ).where(pending)
+        self.accept_event = self.insert_or_skip(i).values(_binds(i)).returning(i.c.event_id)
+        self.event_handled = (
+            select(literal(1))
+            .select_from(i)
+            .where(i.c.consumer == bindparam("consumer"), i.c.event_id == bindparam("event_id"))
+        )
+
+        self.record_dead_letter = self.insert_or_skip(d).values(_binds(d)).returning(d.c.id)
+        newest = select(d).order_by(d.c.id.desc()).limit(bindparam("limit"))
+        of_consumer = d.c.consumer == bindparam("consumer")
+        before = d.c.id < bindparam("before_id")
+        # (by consumer, before an id) -> statement: each keeps its predicate sargable.
+        self.dead_letter_pages = {
+            (False, False): newest,
+            (True, False): newest.where(of_consumer),
+            (False, True): newest.where(before),
+            (True, True): newest.where(of_consumer, before),
+        }
+        self.count_dead_letters = select(func.count()).select_from(d)
+
+        upsert = postgresql.insert(w) if self.locks_rows else sqlite.insert(w)
+        upsert = upsert.values(_binds(w))
+        self.beat = upsert.on_conflict_do_update(
+            index_elements=[w.c.worker_id],
+            set_={name: upsert.excluded[name] for name in ("host", "pid", "started_at", "beat_at")},
+        )
+        self.latest_heartbeat = select(w).order_by(w.c.beat_at.desc(), w.c.worker_id.desc()).limit(1)
+
+        # Take, renew or take over in one statement: the row is locked while the WHERE is
+        # checked (PostgreSQL), or the write lock is ours (SQLite), so two relays racing for
+        # an expired lease cannot both win. A row comes back only if ours now.
+        take = postgresql.insert(le) if self.locks_rows else sqlite.insert(le)
+        take = take.values(
+            name=bindparam("l_name", type_=le.c.name.type),
+            holder=bindparam("l_holder", type_=le.c.holder.type),
+            expires_at=bindparam("l_until", type_=le.c.expires_at.type),
+        )
+        self.acquire_lease = take.on_conflict_do_update(
+            index_elements=[le.c.name],
+            set_={"holder": take.excluded.holder, "expires_at": take.excluded.expires_at},
+            where=or_(
+                le.c.holder == take.excluded.holder,
+                le.c.expires_at <= bindparam("l_now", type_=le.c.expires_at.type),
+            ),
+        ).returning(le.c.name)
+        self.release_lease = le.delete().where(
+            le.c.name == bindparam("l_name", type_=le.c.name.type),
+            le.c.holder == bindparam("l_holder", type_=le.c.holder.type),
+        )
+
+    def _in(self, column: ColumnElement[Any], name: str, type_: type[String] | type[BigInteger]) -> ColumnElement[bool]:
+        """``column`` is one of the list parameter ``name``: one array parameter on
+        PostgreSQL (the same SQL text for any length), an expanding IN on SQLite."""
+        if self.dialect == "postgresql":
+            return column == any_(bindparam(name, type_=postgresql.ARRAY(type_())))
+        return column.in_(bindparam(name, expanding=True))
 
     def insert_or_skip(self, table: Table) -> Insert:
         """INSERT … ON CONFLICT DO NOTHING: a taken unique key inserts nothing (seen in
@@ -840,6 +944,153 @@ class _Outbox(_Part):
             connection.execute(self._s.insert_outbox, rows[0] if len(rows) == 1 else rows)
 
 
+class _OutboxFeed(_Part):
+    """``OutboxFeed`` over the outbox table (``_Outbox`` adds to it)."""
+
+    @translated
+    def pending(self, *, limit: int) -> list[EventEnvelope]:
+        if limit <= 0:
+            return []
+        return [_envelope(row) for row in self._all(self._s.pending_events, {"limit": limit})]
+
+    @translated
+    def mark_published(self, seqs: Collection[int], *, at: datetime) -> None:
+        connection = self._writing("outbox_feed.mark_published")
+        wanted = sorted(set(seqs))
+        if wanted:  # one UPDATE; rows published already keep their first time
+            connection.execute(self._s.mark_published, {"seqs": wanted, "o_published_at": at})
+
+    @translated
+    def stats(self) -> OutboxStats:
+        """``pending`` and ``oldest_pending_at`` are exact (the partial index holds only
+        pending rows). ``published`` is the highest outbox id minus the pending count, not
+        a count of published rows (that would read the whole table on PostgreSQL): exact
+        on SQLite, whose AUTOINCREMENT ids have no gaps; on PostgreSQL an upper bound, since
+        ids a rolled-back transaction drew from the sequence count as published."""
+        row = self._first(self._s.outbox_stats)
+        if row is None:  # an aggregate without GROUP BY always answers one row
+            raise StorageFault("the outbox statistics query returned no row")
+        pending = int(row["pending"])
+        return OutboxStats(
+            pending=pending,
+            oldest_pending_at=row["oldest_pending_at"],
+            published=max(0, int(row["last_id"]) - pending),
+        )
+
+
+
+def _envelope(row: RowMapping) -> EventEnvelope:
+    return EventEnvelope(
+        seq=int(row["id"]),
+        event_id=EventId(row["event_id"]),
+        name=row["name"],
+        aggregate_id=row["aggregate_id"],
+        occurred_at=row["occurred_at"],
+        payload=row["payload"],
+    )
+
+
+class _Inbox(_Part):
+    @translated
+    def accept(self, consumer: str, event_id: str, *, at: datetime) -> bool:
+        self._writing("inbox.accept")
+        # ON CONFLICT DO NOTHING: on PostgreSQL a concurrent transaction inserting the same
+        # pair makes this wait for it, then insert nothing if it committed; on SQLite the
+        # write lock taken at BEGIN already put the two in order.
+        row = self._first(self._s.accept_event, {"consumer": consumer, "event_id": event_id, "handled_at": at})
+        return row is not None
+
+    @translated
+    def handled(self, consumer: str, event_id: str) -> bool:
+        return self._first(self._s.event_handled, {"consumer": consumer, "event_id": event_id}) is not None
+
+
+class _DeadLetters(_Part):
+    @translated
+    def record(self, letter: DeadLetter) -> bool:
+        self._writing("dead_letters.record")
+        row = self._first(
+            self._s.record_dead_letter,
+            {
+                "id": letter.id,
+                "consumer": letter.consumer,
+                "event_id": letter.event_id,
+                "event_name": letter.event_name,
+                "aggregate_id": letter.aggregate_id,
+                "attempts": letter.attempts,
+                "error_code": letter.error_code,
+                "error": letter.error,
+                "failed_at": letter.failed_at,
+            },
+        )
+        return row is not None
+
+    @translated
+    def list(self, *, limit: int, consumer: str | None = None, before_id: str | None = None) -> list[DeadLetter]:
+        if limit <= 0:
+            return []
+        statement = self._s.dead_letter_pages[(consumer is not None, before_id is not None)]
+        rows = self._all(statement, {"limit": limit, "consumer": consumer, "before_id": before_id})
+        return [
+            DeadLetter(
+                id=row["id"],
+                consumer=row["consumer"],
+                event_id=row["event_id"],
+                event_name=row["event_name"],
+                aggregate_id=row["aggregate_id"],
+                attempts=int(row["attempts"]),
+                error_code=row["error_code"],
+                error=row["error"],
+                failed_at=row["failed_at"],
+            )
+            for row in rows
+        ]
+
+    @translated
+    def count(self) -> int:
+        return int(self._uow.connection.execute(self._s.count_dead_letters).scalar_one())
+
+
+class _Heartbeats(_Part):
+    @translated
+    def beat(self, heartbeat: Heartbeat) -> None:
+        self._writing("heartbeats.beat").execute(
+            self._s.beat,
+            {
+                "worker_id": heartbeat.worker_id,
+                "host": heartbeat.host,
+                "pid": heartbeat.pid,
+                "started_at": heartbeat.started_at,
+                "beat_at": heartbeat.beat_at,
+            },
+        )
+
+    @translated
+    def latest(self) -> Heartbeat | None:
+        row = self._first(self._s.latest_heartbeat)
+        if row is None:
+            return None
+        return Heartbeat(
+            worker_id=row["worker_id"],
+            host=row["host"],
+            pid=int(row["pid"]),
+            started_at=row["started_at"],
+            beat_at=row["beat_at"],
+        )
+
+
+class _Leases(_Part):
+    @translated
+    def acquire(self, name: str, *, holder: str, now: datetime, until: datetime) -> bool:
+        self._writing("leases.acquire")
+        row = self._first(self._s.acquire_lease, {"l_name": name, "l_holder": holder, "l_now": now, "l_until": until})
+        return row is not None
+
+    @translated
+    def release(self, name: str, *, holder: str) -> None:
+        self._writing("leases.release").execute(self._s.release_lease, {"l_name": name, "l_holder": holder})
+
+
 if TYPE_CHECKING:  # mypy proves the adapter fits the ports (the contract tests prove behaviour)
 
     def _fits_identity(uow: SqlUnitOfWork) -> IdentityUnitOfWork:
@@ -849,4 +1100,13 @@ if TYPE_CHECKING:  # mypy proves the adapter fits the ports (the contract tests 
         return uow
 
     def _fits_escrow(uow: SqlUnitOfWork) -> EscrowUnitOfWork:
+        return uow
+
+    def _fits_messaging(uow: SqlUnitOfWork) -> MessagingUnitOfWork:
+        return uow
+
+    def _fits_notifications(uow: SqlUnitOfWork) -> NotificationsUnitOfWork:
+        return uow
+
+    def _fits_payments(uow: SqlUnitOfWork) -> PaymentsUnitOfWork:
         return uow

@@ -78,6 +78,27 @@ PERMISSIONS: Mapping[str, frozenset[Persona]] = MappingProxyType(
         "escrow.milestone.auto_release": frozenset(),
         "escrow.milestone.time_out": frozenset(),
         "escrow.earnings.clear": frozenset(),
+        # Notifications: everyone reads and marks their own (the use cases pin the
+        # recipient to the actor); support and admin may read a member's to help them.
+        "notifications.read": _USER | {_SUPPORT, _FINANCE, _ADMIN},
+        "notifications.mark_read": _USER | {_SUPPORT, _FINANCE, _ADMIN},
+        "notifications.read_any": frozenset({_SUPPORT, _ADMIN}),
+        # Payments. A client tops up their own wallet; support and finance refund; finance
+        # reconciles. Recording gateway answers, webhook events, the janitor and the hold
+        # deadline guard are the system's (see SYSTEM_ACTIONS).
+        "payments.top_up": frozenset({Persona.CLIENT}),
+        "payments.payment.read": _USER | {_SUPPORT, _FINANCE, _ADMIN},
+        "payments.payment.read_any": frozenset({_SUPPORT, _FINANCE, _ADMIN}),
+        "payments.refund": frozenset({_SUPPORT, _FINANCE}),
+        "payments.reconcile": frozenset({_FINANCE}),
+        "payments.charge.record": frozenset(),
+        "payments.events.receive": frozenset(),
+        "payments.events.apply": frozenset(),
+        "payments.unknown.resolve": frozenset(),
+        "payments.hold_deadline.check": frozenset(),
+        # Messaging: dead letters and the relay's status, for staff.
+        "messaging.dead_letters.read": frozenset({_SUPPORT, _FINANCE, _ADMIN}),
+        "messaging.status.read": frozenset({_SUPPORT, _FINANCE, _ADMIN}),
     }
 )
 
@@ -98,6 +119,13 @@ SYSTEM_ACTIONS: frozenset[str] = frozenset(
         "escrow.payout.complete",
         "escrow.payout.read",
         "escrow.payout.read_any",
+        "payments.payment.read_any",
+        "payments.charge.record",
+        "payments.events.receive",
+        "payments.events.apply",
+        "payments.unknown.resolve",
+        "payments.reconcile",
+        "payments.hold_deadline.check",
     }
 )
 

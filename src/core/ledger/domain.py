@@ -246,6 +246,9 @@ class EntryKind(enum.Enum):
     PAYOUT_REQUEST = "payout_request"  # wallet -> payout in transit
     PAYOUT_PAID = "payout_paid"  # payout in transit -> gateway clearing
     PAYOUT_FAILED = "payout_failed"  # payout in transit -> wallet
+    PAYMENT_CAPTURE = "payment_capture"  # gateway clearing -> wallet (a provider captured a payment)
+    PAYMENT_REFUND = "payment_refund"  # wallet -> gateway clearing (a refund to the payer)
+    PAYMENT_REFUND_REVERSAL = "payment_refund_reversal"  # a failed refund: gateway clearing -> wallet
 
 
 @frozen

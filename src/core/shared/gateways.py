@@ -42,3 +42,19 @@ class GatewayUnavailable(DomainError):
     @property
     def detail(self) -> str:
         return f"{self.gateway} could not be reached; the outcome is unknown, retry"
+
+
+@frozen
+class GatewayOutcomeUnknown(DomainError):
+    """The request was sent and no answer came back (a timeout after sending, a 5xx while
+    processing): the gateway may or may not have acted. Never retried on another gateway;
+    the caller records the outcome as unknown and looks it up later with the same key."""
+
+    code: ClassVar[str] = "gateway_outcome_unknown"
+    title: ClassVar[str] = "The payment gateway's answer was lost; the outcome is being checked"
+    category: ClassVar[ErrorCategory] = ErrorCategory.UNAVAILABLE
+    gateway: str
+
+    @property
+    def detail(self) -> str:
+        return f"{self.gateway} did not answer after the request was sent; the outcome is unknown"

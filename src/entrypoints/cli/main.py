@@ -12,6 +12,8 @@ Errors print one line to stderr and exit with the code of their category
 from __future__ import annotations
 
 import contextlib
+import importlib
+import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -33,14 +35,16 @@ from core.identity.use_cases.issue_api_token import IssueApiTokenCommand, IssueA
 from core.identity.use_cases.revoke_api_token import RevokeApiTokenCommand
 from core.identity.use_cases.verify_audit_log import AuditVerification, VerifyAuditLogQuery
 from core.ledger.use_cases.export_journal import ExportJournalQuery
+from core.payments.use_cases.reconcile_provider import ReconcileProviderCommand, ReconciliationReport
 from core.shared.actor import Actor, ActorKind, Persona
 from core.shared.errors import DomainError
 from core.shared.ids import CorrelationId, IdempotencyKey, TokenId, UserId, idempotency_key
-from entrypoints import exports
+from entrypoints import exports, reconciliation_report
 from entrypoints.cli import exit_codes, payload, runnable
 from entrypoints.cli.errors import NotStaff, UnknownOperator, UnknownUseCase, UsageProblem
 from entrypoints.container import Runtime, build
 from entrypoints.settings import Settings, SettingsError
+from entrypoints.timer_scheduler import payments_rounds
 
 CLI_ACTOR = Actor.system("cli")
 TIMERS_ACTOR = Actor.system("timers")
@@ -126,6 +130,8 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
 app.add_typer(exports_app, name="exports")
 app.add_typer(timers_app, name="timers")
+payments_app = typer.Typer(help="Payment providers: reconciliation (finance).", no_args_is_help=True)
+app.add_typer(payments_app, name="payments")
 
 KeyOption = Annotated[
     str | None,
@@ -147,6 +153,37 @@ def serve(
     from entrypoints.cli.serve import serve as run_server
 
     code = run_server(Settings.from_env(host=host, port=port))
+    if code != exit_codes.OK:
+        raise typer.Exit(code)
+
+
+@app.command()
+def worker(
+    processes: Annotated[
+        int | None, typer.Option(help="Worker processes (default: GIGCORE_WORKER_PROCESSES or 1).", min=1, max=32)
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="Consumer threads per process (default: GIGCORE_WORKER_THREADS or 8).", min=1, max=64),
+    ] = None,
+) -> None:
+    """Run the background worker (needs GIGCORE_BROKER_URL): outbox relay, event consumers,
+    durable timers; crashed processes are restarted; SIGTERM stops it gracefully."""
+    settings = Settings.from_env(worker_processes=processes, worker_threads=threads)
+    if not settings.broker_url:
+        _err(
+            "error: gigcore worker needs GIGCORE_BROKER_URL (amqp://user:password@host:5672/); "
+            "without a broker, gigcore serve handles events and timers in-process"
+        )
+        raise typer.Exit(exit_codes.USAGE)
+    if threads is not None:
+        os.environ["GIGCORE_WORKER_THREADS"] = str(threads)  # the worker processes read their settings anew
+    from entrypoints.logging_setup import configure_logging
+
+    configure_logging(settings)
+    # By name: the CLI never imports dramatiq or pika (import-linter "no-broker-outside-messaging").
+    supervisor = importlib.import_module("entrypoints.worker.supervisor")
+    code = supervisor.supervise(settings.worker_processes, shutdown_seconds=settings.worker_shutdown_seconds)
     if code != exit_codes.OK:
         raise typer.Exit(code)
 
@@ -252,14 +289,20 @@ def timers_fire(
     limit: Annotated[int, typer.Option(help=f"At most this many timers, oldest first (1-{MAX_TIMER_BATCH}).")] = 100,
 ) -> None:
     """Fire the escrow timers that are due (auto-release, deadlines, clearing) once, and print
-    what each did as JSON. `gigcore serve` does this by itself every GIGCORE_TIMER_INTERVAL_SECONDS;
-    this is for installations that run it from a scheduler instead."""
+    what each did as JSON; then payments' (the janitor's look-ups of unknown payments, the
+    hold-deadline guard), counted on stderr. `gigcore serve` does this by itself every
+    GIGCORE_TIMER_INTERVAL_SECONDS; this is for installations that run it from a scheduler instead."""
     with _runtime(ctx) as runtime:
         command = FireDueTimersCommand(by=TIMERS_ACTOR, correlation_id=_correlation(), limit=limit)
         result: FireDueTimersResult = runtime.use_cases.fire_due_timers()(command)
+        others = [(r.name, r.fire(_correlation(), limit)) for r in payments_rounds(runtime.use_cases)]
     typer.echo(payload.to_json(result))
-    if result.failed:
-        _err(f"{len(result.failed)} timer(s) failed and stay due; they are tried again next time")
+    failed = len(result.failed) + sum(len(done.failed) for _name, done in others)
+    for name, done in others:
+        if done.fired or done.failed:
+            _err(f"{name}: {done.fired} fired, {len(done.failed)} failed")
+    if failed:
+        _err(f"{failed} timer(s) failed and stay due; they are tried again next time")
 
 
 @exports_app.command("journal")
@@ -322,6 +365,62 @@ def exports_journal(
         _err(f"wrote {totals.entries} entries to {output}")
     if not totals.balanced:
         _err("error: the totals of the period do not balance")
+        raise typer.Exit(exit_codes.UNEXPECTED)
+
+
+@payments_app.command("reconcile")
+def payments_reconcile(
+    ctx: typer.Context,
+    *,
+    provider: Annotated[str, typer.Option("--provider", help="stripe, adyen or paypal (an enabled one).")],
+    from_: Annotated[str, typer.Option("--from", help="First day (2026-11-01, midnight UTC) or instant, included.")],
+    to: Annotated[str, typer.Option("--to", help="Day or instant the period ends, excluded (at most 31 days).")],
+    fmt: Annotated[str, typer.Option("--format", help="csv (one row per item) or json.")] = "json",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.", dir_okay=False)
+    ] = None,
+    operator: Annotated[str, typer.Option("--as", help="Handle or id of the finance user you act as.")],
+    key: KeyOption = None,
+) -> None:
+    """Match a provider's settlement report for [--from, --to) against our captures and refunds:
+    matched, missing on our side, missing on theirs, amount mismatch. Writes the report as CSV or
+    JSON (a progress bar on stderr, the counts on stderr); any discrepancy raises an alert event
+    and exits 1. Reconcile closed periods: a capture just before --to may settle in the next."""
+    if fmt not in reconciliation_report.FORMATS:
+        raise UsageProblem(f"--format is one of {', '.join(reconciliation_report.FORMATS)}")
+    start, end = exports.parse_moment("from", from_), exports.parse_moment("to", to)
+    with _runtime(ctx) as runtime:
+        actor = _operator(runtime, operator)
+        command = ReconcileProviderCommand(
+            by=actor, idempotency_key=_key(key), correlation_id=_correlation(), provider=provider, start=start, end=end
+        )
+        with contextlib.ExitStack() as stack:
+            progress = stack.enter_context(
+                Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=Console(stderr=True),
+                    transient=True,
+                )
+            )
+            fetching = progress.add_task(f"fetching {provider}'s settlement report", total=None)
+            report: ReconciliationReport = runtime.use_cases.reconcile_provider()(command)
+            progress.update(fetching, total=1, completed=1)
+            task = progress.add_task("writing items", total=len(report.items))
+            target: TextIO = (
+                sys.stdout if output is None else stack.enter_context(output.open("w", encoding="utf-8", newline=""))
+            )
+            for chunk in reconciliation_report.chunks(report, fmt, on_item=lambda: progress.advance(task)):
+                target.write(chunk)
+            target.flush()
+    for line in reconciliation_report.summary_lines(report):
+        _err(line)
+    if output is not None:
+        _err(f"wrote {len(report.items)} items to {output}")
+    if report.discrepancies:
+        _err(f"error: {len(report.discrepancies)} discrepancies; an alert was raised")
         raise typer.Exit(exit_codes.UNEXPECTED)
 
 

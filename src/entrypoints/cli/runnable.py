@@ -45,6 +45,13 @@ from core.ledger.use_cases.list_wallets import ListWalletsQuery
 from core.ledger.use_cases.open_wallet import OpenWalletCommand
 from core.ledger.use_cases.take_balance_snapshots import TakeBalanceSnapshotsCommand
 from core.ledger.use_cases.transfer_funds import TransferFundsCommand
+from core.messaging.use_cases.list_dead_letters import ListDeadLettersQuery
+from core.notifications.use_cases.list_notifications import ListNotificationsQuery
+from core.notifications.use_cases.mark_notifications_read import MarkNotificationsReadCommand
+from core.payments.use_cases.get_payment import GetPaymentQuery
+from core.payments.use_cases.reconcile_provider import ReconcileProviderCommand
+from core.payments.use_cases.refund_payment import RefundPaymentCommand
+from core.payments.use_cases.start_top_up import StartTopUpCommand
 from core.shared.money import Currency, Money
 
 # Filled by the CLI from the operator and its own options, never from input.
@@ -253,6 +260,51 @@ RUNNABLE: tuple[Runnable, ...] = (
         "get_payout",
         GetPayoutQuery,
         "A payout with its approvals and outcome (support, finance, admin: any).",
+    ),
+    Runnable(
+        "list-dead-letters",
+        "list_dead_letters",
+        ListDeadLettersQuery,
+        "Event deliveries given up on, newest first, with their errors (support, finance, admin).",
+    ),
+    # Payments. A top-up is the client's own (listed so the table is whole: an operator is
+    # refused); support and finance read and refund any payment; finance reconciles
+    # (`gigcore payments reconcile` writes the report as CSV or JSON with a progress bar).
+    Runnable(
+        "start-top-up",
+        "start_top_up",
+        StartTopUpCommand,
+        "Top up your own wallet through the routed payment provider, never charged twice (the client).",
+    ),
+    Runnable(
+        "get-payment",
+        "get_payment",
+        GetPaymentQuery,
+        "A payment with its status, provider and refunds (support, finance, admin: any).",
+    ),
+    Runnable(
+        "refund-payment",
+        "refund_payment",
+        RefundPaymentCommand,
+        "Refund --amount of a captured payment to its payer through its provider, with a --reason (support, finance).",
+    ),
+    Runnable(
+        "reconcile-provider",
+        "reconcile_provider",
+        ReconcileProviderCommand,
+        "Match a provider's settlement report for [--start, --end) against our books (finance).",
+    ),
+    Runnable(
+        "notifications.list",
+        "list_notifications",
+        ListNotificationsQuery,
+        "Your notifications, newest first (--unread-only); support and admin: a member's (--user-id).",
+    ),
+    Runnable(
+        "notifications.mark_read",
+        "mark_notifications_read",
+        MarkNotificationsReadCommand,
+        "Mark your own notifications read, by --notification-ids or --all-unread.",
     ),
 )
 

@@ -7,13 +7,16 @@ the ``GIGCORE_*`` environment. Nothing here does any work at import time.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from litestar import Litestar, Router
 from litestar.concurrency import sync_to_thread
+from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 
 from core.shared.actor import Actor
@@ -21,20 +24,25 @@ from entrypoints.container import Runtime, build
 from entrypoints.http.auth import AuthenticationCache, BearerAuthentication, Monotonic
 from entrypoints.http.controllers.contracts import ContractsController
 from entrypoints.http.controllers.exports import export_journal_route
-from entrypoints.http.controllers.health import live, ready
+from entrypoints.http.controllers.health import Readiness, live, provide_readiness_for, readiness_checks, ready
 from entrypoints.http.controllers.identity import me
+from entrypoints.http.controllers.notifications import NotificationsController
+from entrypoints.http.controllers.payments import PaymentsController, payments_dependencies, reconcile
 from entrypoints.http.controllers.payouts import PayoutsController, earnings
 from entrypoints.http.controllers.snapshots import take_snapshots
 from entrypoints.http.controllers.transfers import transfer
 from entrypoints.http.controllers.wallets import WalletsController
+from entrypoints.http.controllers.webhooks import webhooks_router
 from entrypoints.http.dependencies import request_dependencies, runtime_dependencies
 from entrypoints.http.errors import exception_handlers
+from entrypoints.http.metrics import RequestMetrics, metrics_endpoint, provide_registry_for
 from entrypoints.http.openapi import BEARER_SCHEME, openapi_config
 from entrypoints.http.preconditions import check_preconditions
 from entrypoints.http.request_context import run_in_request_context
 from entrypoints.logging_setup import configure_logging
+from entrypoints.metrics import create_metrics, watch_runtime
 from entrypoints.settings import Settings
-from entrypoints.timer_scheduler import TimerScheduler
+from entrypoints.timer_scheduler import scheduler_for
 
 
 class GigcoreApp(Litestar):
@@ -42,31 +50,52 @@ class GigcoreApp(Litestar):
     access log). Litestar applies middleware per route, which would miss router-level
     404/405 answers; wrapping the ASGI entry point covers every request."""
 
+    request_metrics: RequestMetrics | None = None  # set by create_app
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        await run_in_request_context(scope, receive, send, super().__call__)
+        if self.request_metrics is None:
+            await run_in_request_context(scope, receive, send, super().__call__)
+        else:
+            await run_in_request_context(scope, receive, send, partial(self.request_metrics, app=super().__call__))
 
 
-def create_app(runtime: Runtime, *, monotonic: Monotonic = time.monotonic) -> Litestar:
+def create_app(
+    runtime: Runtime, *, monotonic: Monotonic = time.monotonic, draining: threading.Event | None = None
+) -> Litestar:
     """Build the HTTP API over ``runtime``; its lifespan calls ``runtime.start()`` and
     ``runtime.stop()``, and between them runs the embedded timer scheduler (every
     ``timer_interval_seconds``; 0: not at all). Does not configure logging (the process
     entry point does).
-    ``monotonic`` is the clock of the authentication cache (tests pass their own)."""
+    ``monotonic`` is the clock of the authentication cache (tests pass their own).
+    ``/health/ready`` answers 503 "draining" once ``draining`` is set (``gigcore serve``
+    sets it on SIGTERM). ``/metrics`` serves this app's own metrics registry."""
 
+    # The embedded default (no broker): events are handled and timers fired inside the
+    # server. With a broker, `gigcore worker` does both.
+    embedded = not runtime.settings.broker_url
     interval = runtime.settings.timer_interval_seconds
-    timers = TimerScheduler(runtime.use_cases.fire_due_timers, interval_seconds=interval) if interval > 0 else None
+    timers = (
+        scheduler_for(runtime.use_cases, interval_seconds=interval)
+        if interval > 0 and embedded
+        else None
+    )
+    events = runtime.event_dispatcher() if embedded else None
 
     @asynccontextmanager
     async def runtime_lifespan(_app: Litestar) -> AsyncIterator[None]:
         await sync_to_thread(runtime.start)
         if timers is not None:
             timers.start()  # durable timers fire inside the server (escrow: issue 3)
+        if events is not None:
+            events.start()  # committed events reach their consumers in-process (issue 4)
         try:
             yield
         finally:
+            if events is not None:
+                await sync_to_thread(events.stop)
             if timers is not None:
                 await sync_to_thread(timers.stop)
             await sync_to_thread(runtime.stop)
@@ -87,6 +116,9 @@ def create_app(runtime: Runtime, *, monotonic: Monotonic = time.monotonic) -> Li
             ContractsController,
             PayoutsController,
             earnings,
+            NotificationsController,
+            PaymentsController,
+            reconcile,
             me,
         ],
         middleware=[DefineMiddleware(BearerAuthentication, authenticate=authenticate, cache=auth_cache)],
@@ -94,9 +126,18 @@ def create_app(runtime: Runtime, *, monotonic: Monotonic = time.monotonic) -> Li
         dependencies=request_dependencies(),
         security=[{BEARER_SCHEME: []}],
     )
-    return GigcoreApp(
-        route_handlers=[v1, live, ready],
-        dependencies=runtime_dependencies(runtime),
+    readiness = Readiness(readiness_checks(runtime), draining=(draining or threading.Event()).is_set)
+    metrics = create_metrics()
+    watch_runtime(metrics, runtime)
+    app = GigcoreApp(
+        # Webhooks: signed by the providers, outside the bearer authentication (issue 5).
+        route_handlers=[v1, webhooks_router(runtime), live, ready, metrics_endpoint],
+        dependencies={
+            **runtime_dependencies(runtime),
+            **payments_dependencies(runtime),
+            "readiness": Provide(provide_readiness_for(readiness), sync_to_thread=False),
+            "metrics_registry": Provide(provide_registry_for(metrics), sync_to_thread=False),
+        },
         exception_handlers=exception_handlers(max_body_bytes=runtime.settings.max_body_bytes),
         request_max_body_size=runtime.settings.max_body_bytes,
         lifespan=[runtime_lifespan],
@@ -104,6 +145,8 @@ def create_app(runtime: Runtime, *, monotonic: Monotonic = time.monotonic) -> Li
         logging_config=None,  # structlog is configured by the process (entrypoints.logging_setup)
         debug=False,
     )
+    app.request_metrics = RequestMetrics(metrics)
+    return app
 
 
 def app_factory() -> Litestar:

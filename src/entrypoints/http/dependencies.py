@@ -132,6 +132,8 @@ def runtime_dependencies(runtime: Runtime) -> dict[str, Provide]:
         ("transfer_funds", provide_transfer_funds),
         ("take_balance_snapshots", provide_take_balance_snapshots),
         ("export_journal", provide_use_case("export_journal")),
+        ("list_notifications", provide_use_case("list_notifications")),
+        ("mark_notifications_read", provide_use_case("mark_notifications_read")),
         ("database_ping", provide_database_ping),
     )
     return {name: Provide(fn, sync_to_thread=False) for name, fn in providers}

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from attrs import frozen
+from msgspec import UNSET, UnsetType
 
 
 @frozen(kw_only=True)
@@ -132,9 +133,28 @@ class LiveResponse:
 
 
 @frozen(kw_only=True)
-class ReadyResponse:
+class ReadyCheck:
+    """One dependency as readiness saw it. ``status``: up, down or stale; ``required``:
+    whether it being down makes the process not ready. Fields that do not apply are left
+    out of the answer (``UNSET``: msgspec omits them; the worker's ``age_seconds`` is null
+    when no heartbeat was ever recorded)."""
+
     status: str
-    checks: dict[str, str]
+    required: bool
+    latency_ms: float | UnsetType = UNSET
+    error: str | UnsetType = UNSET  # "timeout" or the failure's code or kind, never its message
+    mode: str | UnsetType = UNSET  # worker: "embedded" (no broker) or "broker"
+    age_seconds: float | UnsetType | None = UNSET  # worker: since the newest heartbeat
+    pending: int | UnsetType = UNSET  # outbox: events not yet published
+    oldest_age_seconds: float | UnsetType | None = UNSET  # outbox: the oldest of them (null: none)
+
+
+@frozen(kw_only=True)
+class ReadyResponse:
+    """``status``: ready, not_ready (a required check is not up) or draining (shutting down)."""
+
+    status: str
+    checks: dict[str, ReadyCheck]
 
 
 # ---- escrow requests ----------------------------------------------------------------

@@ -108,3 +108,45 @@ class EscrowRaceContract:
         assert unbalanced_entries(world) == []
         assert all(total == 0 for total in world.totals().values())
         return won[0]
+
+
+WORKERS = 4
+MILESTONES = 12
+
+
+class TimerWorkersContract:
+    """Several workers' schedulers poll the same durable timers at once (issue 4): every
+    due timer fires once, its effect happens once, and no poller fails."""
+
+    @pytest.fixture
+    def world(self) -> EscrowWorld:
+        raise NotImplementedError
+
+    def test_workers_polling_at_once_fire_each_due_timer_once(self, world: EscrowWorld) -> None:
+        client = world.funded_client("client", AMOUNT * MILESTONES)
+        provider = world.user("provider", Persona.PROVIDER)
+        released: list[str] = []
+        for _ in range(MILESTONES):
+            view = world.contract(client, provider, AMOUNT, auto_release_days=1)
+            contract_id, milestone_id = view.contract_id, view.milestones[0].milestone_id
+            world.fund(client, contract_id, milestone_id)
+            world.submit(provider, contract_id, milestone_id)
+            released.append(contract_id)
+        world.clock.advance(days(2))  # every auto-release is due now
+
+        outcomes = race(*([lambda: world.fire(TIMERS)] * WORKERS))
+
+        fired: Counter[str] = Counter()
+        for outcome in outcomes:
+            assert isinstance(outcome, FireDueTimersResult), outcome
+            assert outcome.failed == ()
+            for timer in outcome.fired:
+                if timer.outcome == "released":
+                    fired[timer.timer_id] += 1
+        # A poller that loses the race replays the winner's stored outcome (same key
+        # timer:<id>), so "released" may be reported more than once: the money says once.
+        assert len(fired) == MILESTONES
+        for contract_id in released:
+            assert world.milestone(provider, contract_id, 1).status is MilestoneStatus.RELEASED
+        assert world.earnings(provider).pending == Money.of(MILESTONES * (AMOUNT - 1_000), "EUR")
+        assert world.fee_revenue() == MILESTONES * 1_000

@@ -1,0 +1,248 @@
+"""What payments needs from the outside world.
+
+Port API in short (names are stable; adapters in ``adapters/payments`` implement them):
+
+- ``PaymentGateway`` (one per provider; ``name`` = "stripe" | "adyen" | "paypal" | …):
+  ``charge(ChargeRequest) -> ChargeResult``, ``refund(RefundRequest) -> RefundResult``,
+  ``payout(PayoutRequest) -> PayoutResult``,
+  ``lookup(payment_id, provider_reference) -> ProviderPayment | None``,
+  ``settlement_report(start, end) -> list[SettlementLine]``.
+  Errors: ``GatewayDeclined`` (final for the key), ``GatewayUnavailable`` (the request
+  certainly took no effect: retry with the same key, or fall back to another provider),
+  ``GatewayOutcomeUnknown`` (sent, answer lost: never fall back; the janitor looks it up).
+  Outbound idempotency keys come in the request (``charge_key``/``refund_key`` in
+  ``domain``), derived from our stored ids, never random.
+- ``WebhookVerifier`` (one per provider): ``verify(headers, body, now) -> list[ProviderEvent]``,
+  raising ``WebhookRejected(reason)`` (HTTP 400); header names are matched
+  case-insensitively by the verifier.
+- ``RoutingState``: circuit-breaker state per provider (``get``, ``update``), outside any
+  unit of work.
+- Inside ``PaymentsUnitOfWork``: ``payments`` (``Payments``), ``provider_events``
+  (``ProviderEventInbox``), ``timers`` (shared ``Timers``) and ``book`` (``PaymentsBook``,
+  implemented by the ledger's ``LedgerBook``).
+
+Lock order, as in escrow: the idempotency key (``CommandRunner``), the timer, the
+provider event, the payment row, the ledger accounts (``PaymentsBook.post``), the audit
+chain head (last).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from attrs import frozen
+
+from core.payments.domain import (  # noqa: F401  (named in the docstrings)
+    BreakerState,
+    ChargeRequest,
+    ChargeResult,
+    Payment,
+    PaymentId,
+    PaymentNotFound,
+    PaymentStatus,
+    PayoutRequest,
+    PayoutResult,
+    ProviderEvent,
+    ProviderPayment,
+    RefundRequest,
+    RefundResult,
+    SettlementLine,
+    WebhookRejected,
+)
+from core.shared.errors import ConcurrentUpdate  # noqa: F401
+from core.shared.gateways import GatewayDeclined, GatewayOutcomeUnknown, GatewayUnavailable  # noqa: F401
+from core.shared.ids import AccountId, EntryId
+from core.shared.money import Currency, Money
+from core.shared.timers import Timers
+from core.shared.unit_of_work import UnitOfWork
+
+
+class PaymentGateway(Protocol):
+    """One payment provider, behind its official SDK or HTTP API.
+
+    Idempotency: every call carries a key derived from our stored ids; a repeated call
+    with the same key never charges, refunds or pays twice and answers what the first
+    call did. Errors: raises GatewayDeclined (the provider answered no: final for the key),
+    GatewayUnavailable (the request certainly took no effect: connection refused, DNS,
+    rate limited, the provider's front door answered 503 before processing; retrying with
+    the same key, or another provider, is safe) or GatewayOutcomeUnknown (the request may
+    have reached the provider and the answer was lost: a timeout after sending, a 5xx
+    during processing; do not retry elsewhere). Never raises SDK or HTTP-client
+    exceptions; never logs secrets or card data. Never called inside a unit of work.
+    Thread-safe.
+    """
+
+    @property
+    def name(self) -> str:
+        """A short, stable name ("stripe"); it labels the provider's clearing accounts."""
+        ...
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        """Create and confirm a payment, capturing automatically where the method allows.
+        The provider must store ``request.payment_id`` (metadata / merchant reference) so
+        that ``lookup`` and webhooks can name it. A result with status REQUIRES_ACTION
+        carries the ``client_action`` the customer must complete."""
+        ...
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """Refund (part of) a captured payment. Raises GatewayDeclined when the provider
+        refuses (already refunded, too old…)."""
+        ...
+
+    def payout(self, request: PayoutRequest) -> PayoutResult:
+        """Send money from the platform's balance at the provider to a payee."""
+        ...
+
+    def lookup(self, payment_id: PaymentId, provider_reference: str | None) -> ProviderPayment | None:
+        """Re-query the provider for a payment by its reference, or, when we never learnt
+        it, by our payment id (metadata search / merchant reference). None: the provider
+        has no such payment (so it was never charged). Raises GatewayUnavailable /
+        GatewayOutcomeUnknown when it cannot tell now."""
+        ...
+
+    def settlement_report(self, start: datetime, end: datetime) -> list[SettlementLine]:
+        """Balance transactions / settlement lines booked in ``[start, end)`` (all pages),
+        ordered by ``booked_at``. Raises GatewayUnavailable."""
+        ...
+
+
+class WebhookVerifier(Protocol):
+    """Verifies one provider's webhook deliveries and normalises their events.
+
+    ``verify`` is pure apart from reading its configured secrets (several at once during a
+    rotation): it checks the signature of every item (Adyen batches: each item), the
+    timestamp window against ``now`` (Stripe: 300 s; PayPal: the transmission time), and
+    parses the body. Raises WebhookRejected(reason) for anything it cannot trust or parse;
+    never anything else (a fuzzed body must not cause a 500). Deduplication is not its
+    job: the inbox does it. Thread-safe.
+    """
+
+    @property
+    def provider(self) -> str: ...
+
+    def verify(self, headers: Mapping[str, str], body: bytes, now: datetime) -> list[ProviderEvent]: ...
+
+
+class PaymentsBook(Protocol):
+    """Payments' view of the double-entry ledger, bound to the current unit of work (the
+    entry commits or rolls back with the payment state change that caused it). The
+    ledger's ``LedgerBook`` implements it; kinds are the ledger's names (``wallet``,
+    ``gateway_clearing`` with label = provider; entry kinds ``payment_capture``,
+    ``payment_refund``, ``payment_refund_reversal``).
+
+    Concurrency: ``post`` locks wallets (running balances) in ascending id order; the hot
+    clearing accounts are never locked.
+    """
+
+    def account(self, *, owner_id: str, kind: str, currency: Currency, label: str = "", at: datetime) -> AccountId:
+        """Get or open the (owner, kind, currency, label) account. Raises InvalidInput."""
+        ...
+
+    def post(
+        self,
+        *,
+        kind: str,
+        memo: str,
+        initiated_by: str,
+        legs: Sequence[tuple[AccountId, Money]],
+        at: datetime,
+    ) -> EntryId:
+        """Post one balanced entry. Raises InsufficientFunds (a wallet would go below
+        zero), EntryNotBalanced, CurrencyMismatch, AccountNotFound."""
+        ...
+
+    def balance(self, account_id: AccountId) -> Money: ...
+
+
+class Payments(Protocol):
+    """Payment aggregates (with their refunds) inside one unit of work."""
+
+    def add(self, payment: Payment) -> None:
+        """Raises ValueError if the id exists (ids are generated, so this is a bug)."""
+        ...
+
+    def get(self, payment_id: PaymentId) -> Payment:
+        """Read without a lock. Raises PaymentNotFound."""
+        ...
+
+    def lock(self, payment_id: PaymentId) -> Payment:
+        """Read and lock the payment until the transaction ends. Raises PaymentNotFound."""
+        ...
+
+    def save(self, payment: Payment) -> None:
+        """Persist a changed payment and all its refunds, guarded by ``version`` (which it
+        bumps). Raises ConcurrentUpdate if the stored version moved."""
+        ...
+
+    def by_provider_reference(self, provider: str, reference: str) -> Payment | None:
+        """The payment a provider knows by ``reference`` (unique per provider); no lock."""
+        ...
+
+    def captured_between(self, provider: str, start: datetime, end: datetime) -> list[Payment]:
+        """Payments through ``provider`` captured in ``[start, end)``, or with a refund
+        requested in it, ordered by id (for reconciliation)."""
+        ...
+
+    def in_status(self, statuses: Collection[PaymentStatus], *, limit: int) -> list[Payment]:
+        """Payments in these statuses, oldest first, at most ``limit``."""
+        ...
+
+
+@frozen(kw_only=True)
+class StoredProviderEvent:
+    event: ProviderEvent
+    received_at: datetime
+    applied_at: datetime | None = None
+    outcome: str | None = None  # "applied", "ignored", "unmatched"…
+
+
+class ProviderEventInbox(Protocol):
+    """Verified provider events, deduplicated by (provider, provider_event_id), stored in
+    the unit of work that acknowledges the webhook."""
+
+    def add(self, event: ProviderEvent, *, received_at: datetime) -> bool:
+        """Store the event; True if it is new, False if (provider, provider_event_id) was
+        stored before (the stored one is kept unchanged). Under concurrency the second of
+        two transactions adding the same event waits and then answers False."""
+        ...
+
+    def get(self, provider: str, provider_event_id: str) -> StoredProviderEvent | None: ...
+
+    def mark_applied(self, provider: str, provider_event_id: str, *, at: datetime, outcome: str) -> None:
+        """Record that the consumer applied the event (or decided to ignore it)."""
+        ...
+
+    def unapplied_for(self, provider: str, provider_reference: str) -> list[StoredProviderEvent]:
+        """Stored events of this payment reference that were not applied (they arrived
+        before we knew the reference), oldest first."""
+        ...
+
+
+class RoutingState(Protocol):
+    """Circuit-breaker state per provider, shared by every process (memory for one
+    process, Redis or the database for many). Not transactional: it is advice for
+    routing, never money."""
+
+    def get(self, provider: str) -> BreakerState:
+        """The provider's state; a closed circuit if none was recorded."""
+        ...
+
+    def update(self, provider: str, change: Callable[[BreakerState], BreakerState]) -> BreakerState:
+        """Atomically replace the state with ``change(state)``; returns the new state."""
+        ...
+
+
+class PaymentsUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def payments(self) -> Payments: ...
+
+    @property
+    def provider_events(self) -> ProviderEventInbox: ...
+
+    @property
+    def timers(self) -> Timers: ...
+
+    @property
+    def book(self) -> PaymentsBook: ...

@@ -1,0 +1,251 @@
+"""Applying what a provider says to a payment, and posting what the ledger then owes.
+
+Shared by every use case that learns something from a provider (the charge answer, a
+webhook event, a janitor lookup), so the rules live once:
+
+- ``apply_event`` moves the payment's monotonic state machine with one provider event;
+- ``settle_ledger`` posts, exactly once each, the capture (clearing -> wallet), every
+  succeeded refund not yet posted (wallet -> clearing) and the reversal of every failed
+  refund that was posted (clearing -> wallet). Exactly once because the payment records
+  each entry's id and is saved, under its lock and version, in the same transaction as
+  the entry. Posting waits for the capture: a refund seen before its capture is posted
+  when the capture arrives, so any order of facts ends in the same books.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from core.payments.domain import (
+    EVENT_STATUS,
+    PLATFORM,
+    AccountKinds,
+    AlertKind,
+    EntryKinds,
+    Payment,
+    PaymentAlertRaised,
+    PaymentCaptured,
+    PaymentPurpose,
+    PaymentRefunded,
+    PaymentStatusChanged,
+    ProviderEvent,
+    ProviderEventKind,
+    RefundStatus,
+    RoutingPolicy,
+    TimerKinds,
+)
+from core.payments.ports import PaymentsBook, PaymentsUnitOfWork
+from core.shared.errors import DomainError
+from core.shared.events import DomainEvent
+from core.shared.ids import AccountId, EntryId, EventId, new_id
+from core.shared.money import Money
+from core.shared.timers import Timer
+
+DEFAULT_HOLD_WARNING = timedelta(days=7)
+
+
+def _event_id() -> EventId:
+    return EventId(new_id("evt"))
+
+
+def apply_event(payment: Payment, event: ProviderEvent, *, at: datetime) -> tuple[bool, list[DomainEvent]]:
+    """Apply one provider event; returns (whether anything changed, alert events)."""
+    alerts: list[DomainEvent] = []
+    status = EVENT_STATUS.get(event.kind)
+    if status is not None:
+        changed = payment.observe(status, at=event.occurred_at, reason=event.reason)
+        if event.provider_reference is not None and payment.provider_reference is None:
+            payment.provider_reference = event.provider_reference
+            changed = True
+        if (
+            event.kind is ProviderEventKind.PAYMENT_CAPTURED
+            and event.amount is not None
+            and event.amount != payment.amount
+        ):
+            alerts.append(
+                PaymentAlertRaised(
+                    event_id=_event_id(),
+                    occurred_at=at,
+                    aggregate_id=payment.id,
+                    kind=AlertKind.CAPTURED_AMOUNT_MISMATCH,
+                    provider=event.provider,
+                    payment_id=payment.id,
+                    summary=f"{event.provider} captured {event.amount} for payment {payment.id} of {payment.amount}",
+                )
+            )
+        return changed, alerts
+    if event.kind in (ProviderEventKind.PAYMENT_REFUNDED, ProviderEventKind.REFUND_FAILED):
+        refund_status = (
+            RefundStatus.SUCCEEDED if event.kind is ProviderEventKind.PAYMENT_REFUNDED else RefundStatus.FAILED
+        )
+        before = [(r.id, r.status) for r in payment.refunds]
+        payment.refund_observed(
+            provider_refund_reference=event.refund_reference,
+            refund_id=event.refund_id,
+            amount=event.amount,
+            status=refund_status,
+            at=event.occurred_at,
+        )
+        return before != [(r.id, r.status) for r in payment.refunds], alerts
+    return False, alerts
+
+
+def settle_ledger(
+    payment: Payment,
+    book: PaymentsBook,
+    *,
+    at: datetime,
+    initiated_by: str,
+) -> list[DomainEvent]:
+    """Post what the payment's state owes the ledger and has not been posted yet; returns
+    the events (PaymentCaptured, PaymentRefunded, alerts). Never posts twice."""
+    events: list[DomainEvent] = []
+    if not payment.status.is_captured or payment.provider is None:
+        return events
+    currency = payment.amount.currency
+    clearing = book.account(
+        owner_id=PLATFORM, kind=AccountKinds.GATEWAY_CLEARING, currency=currency, label=payment.provider, at=at
+    )
+    wallet = book.account(owner_id=payment.payer_id, kind=AccountKinds.WALLET, currency=currency, at=at)
+    if payment.capture_entry_id is None:
+        payment.capture_entry_id = book.post(
+            kind=EntryKinds.CAPTURE,
+            memo=f"payment {payment.id} captured by {payment.provider}",
+            initiated_by=initiated_by,
+            legs=[(clearing, payment.amount.negated()), (wallet, payment.amount)],
+            at=at,
+        )
+        events.append(
+            PaymentCaptured(
+                event_id=_event_id(),
+                occurred_at=at,
+                aggregate_id=payment.id,
+                payment_id=payment.id,
+                payer_id=payment.payer_id,
+                amount=payment.amount,
+                provider=payment.provider,
+                purpose=payment.purpose,
+                escrow=payment.escrow,
+                entry_id=payment.capture_entry_id,
+                hold_deadline=payment.hold_deadline,
+            )
+        )
+    for refund in payment.refunds:
+        if refund.status is RefundStatus.SUCCEEDED and refund.entry_id is None and not refund.unfunded:
+            try:
+                refund.entry_id = post_refund(
+                    book,
+                    payment,
+                    amount=refund.amount,
+                    wallet=wallet,
+                    clearing=clearing,
+                    at=at,
+                    initiated_by=initiated_by,
+                )
+            except DomainError as error:
+                if error.code != "insufficient_funds":
+                    raise
+                # The provider refunded money the payer has spent since: the books cannot
+                # follow without a negative wallet. Someone must decide (claw back, write off).
+                refund.unfunded = True
+                events.append(
+                    PaymentAlertRaised(
+                        event_id=_event_id(),
+                        occurred_at=at,
+                        aggregate_id=payment.id,
+                        kind=AlertKind.REFUND_UNFUNDED,
+                        provider=payment.provider,
+                        payment_id=payment.id,
+                        summary=f"refund {refund.id} of {refund.amount} exceeds the payer's wallet",
+                    )
+                )
+                continue
+            events.append(
+                PaymentRefunded(
+                    event_id=_event_id(),
+                    occurred_at=at,
+                    aggregate_id=payment.id,
+                    payment_id=payment.id,
+                    refund_id=refund.id,
+                    amount=refund.amount,
+                    entry_id=refund.entry_id,
+                )
+            )
+        elif refund.status is RefundStatus.FAILED and refund.entry_id is not None and refund.reversal_entry_id is None:
+            refund.reversal_entry_id = book.post(
+                kind=EntryKinds.REFUND_REVERSAL,
+                memo=f"refund {refund.id} of payment {payment.id} failed; returned to the wallet",
+                initiated_by=initiated_by,
+                legs=[(clearing, refund.amount.negated()), (wallet, refund.amount)],
+                at=at,
+            )
+    return events
+
+
+def post_refund(
+    book: PaymentsBook,
+    payment: Payment,
+    *,
+    amount: Money,
+    wallet: AccountId,
+    clearing: AccountId,
+    at: datetime,
+    initiated_by: str,
+) -> EntryId:
+    return book.post(
+        kind=EntryKinds.REFUND,
+        memo=f"refund of payment {payment.id} through {payment.provider}",
+        initiated_by=initiated_by,
+        legs=[(wallet, amount.negated()), (clearing, amount)],
+        at=at,
+    )
+
+
+def after_change(
+    uow: PaymentsUnitOfWork,
+    payment: Payment,
+    *,
+    before: str,
+    at: datetime,
+    initiated_by: str,
+    routing: RoutingPolicy | None,
+    hold_warning: timedelta = DEFAULT_HOLD_WARNING,
+) -> list[DomainEvent]:
+    """Everything that follows a state change, in the caller's transaction: the hold
+    deadline (and its warning timer) on an escrow funding's capture, the ledger, and a
+    status-changed event. The caller saves the payment."""
+    events: list[DomainEvent] = []
+    if (
+        payment.status.is_captured
+        and payment.capture_entry_id is None
+        and payment.purpose is PaymentPurpose.ESCROW_FUNDING
+        and payment.hold_deadline is None
+        and routing is not None
+        and payment.provider is not None
+    ):
+        route = routing.route(payment.provider)
+        if route is not None and route.hold_limit is not None:
+            captured_at = payment.captured_at or at
+            payment.hold_deadline = captured_at + route.hold_limit
+            warn = min(hold_warning, route.hold_limit / 2)
+            uow.timers.schedule(
+                Timer(
+                    id=f"tmr_hold_{payment.id}",
+                    kind=TimerKinds.HOLD_DEADLINE,
+                    due_at=payment.hold_deadline - warn,
+                    payload={"payment_id": payment.id},
+                )
+            )
+    events.extend(settle_ledger(payment, uow.book, at=at, initiated_by=initiated_by))
+    if payment.status.value != before:
+        events.append(
+            PaymentStatusChanged(
+                event_id=_event_id(),
+                occurred_at=at,
+                aggregate_id=payment.id,
+                payment_id=payment.id,
+                status=payment.status,
+                provider=payment.provider,
+            )
+        )
+    return events

@@ -1,0 +1,248 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from attrs import frozen
+
+from core.payments.domain import (
+    RESOLVE_BACKOFF,
+    Actions,
+    AlertKind,
+    ChargeResult,
+    Payment,
+    PaymentAlertRaised,
+    PaymentId,
+    PaymentStatus,
+    ProviderStatus,
+    TimerKinds,
+    resolve_delay,
+)
+from core.payments.ports import PaymentsUnitOfWork
+from core.payments.use_cases.provider_facts import DEFAULT_HOLD_WARNING, after_change
+from core.payments.use_cases.routing import Router
+from core.shared.actor import Actor
+from core.shared.authorization import Authorizer, Forbidden
+from core.shared.commands import Change, CommandRunner
+from core.shared.errors import DomainError, ErrorCategory, InvalidInput
+from core.shared.events import DomainEvent
+from core.shared.idempotency import IdempotencyKeyReused
+from core.shared.ids import CorrelationId, EventId, IdempotencyKey, new_id
+from core.shared.time import Clock
+from core.shared.timers import OBSOLETE, Timer
+
+MAX_BATCH = 1_000
+# A provider that has no record of a charge this long after we created it never got it
+# (searching by our id lags behind a little at some providers: Stripe's search ~1 min).
+NOT_FOUND_GRACE = timedelta(minutes=15)
+_UNRESOLVED = frozenset({PaymentStatus.CREATED, PaymentStatus.UNKNOWN})
+
+
+@frozen(kw_only=True)
+class ResolveUnknownPaymentsCommand:
+    by: Actor
+    correlation_id: CorrelationId
+    limit: int = 100
+
+
+@frozen(kw_only=True)
+class LookupAnswer:
+    """What the provider said when asked: ``found`` and its record, not found, or no
+    answer at all (``error`` names the gateway error's code)."""
+
+    found: bool
+    provider_reference: str | None = None
+    status: str | None = None
+    error: str | None = None
+
+
+@frozen(kw_only=True)
+class ResolveTimerCommand:
+    by: Actor
+    idempotency_key: IdempotencyKey
+    correlation_id: CorrelationId
+    timer_id: str
+    answer: LookupAnswer | None  # None: the payment was resolved before the lookup
+
+
+@frozen(kw_only=True)
+class ResolvedPayment:
+    timer_id: str
+    payment_id: PaymentId
+    outcome: str  # "resolved" | "retry" | "obsolete"
+    status: PaymentStatus
+
+
+@frozen(kw_only=True)
+class ResolveUnknownPaymentsResult:
+    resolved: tuple[ResolvedPayment, ...]
+    failed: tuple[str, ...]  # timer ids whose handler failed; they stay due
+
+
+class ResolveUnknownPayments:
+    """The janitor: for every due ``payments.resolve`` timer, re-query the provider about
+    a payment still CREATED (no answer recorded) or UNKNOWN (the answer was lost), and
+    record what it says. Found: its status is applied (a capture posts the wallet credit
+    exactly once). Not found ``NOT_FOUND_GRACE`` after creation: the charge never reached
+    the provider, the payment FAILS. No answer, or nothing final yet: the next timer is
+    scheduled on the backoff schedule (``RESOLVE_BACKOFF``: minutes, then hours, then
+    daily); reaching the daily step raises an alert once. The payment is never charged
+    again or elsewhere meanwhile.
+
+    Each timer is fired as its own command (key ``timer:<id>``, audited, claimed in its
+    transaction), the lookup happening between two transactions. Raises Forbidden,
+    InvalidInput (``limit``) and DependencyUnavailable.
+    """
+
+    def __init__(
+        self,
+        new_uow: Callable[[], PaymentsUnitOfWork],
+        authorizer: Authorizer,
+        clock: Clock,
+        router: Router,
+        hold_warning: timedelta = DEFAULT_HOLD_WARNING,
+    ) -> None:
+        self._new_uow = new_uow
+        self._authorizer = authorizer
+        self._runner = CommandRunner(new_uow, authorizer, clock)
+        self._clock = clock
+        self._router = router
+        self._hold_warning = hold_warning
+
+    def __call__(self, command: ResolveUnknownPaymentsCommand) -> ResolveUnknownPaymentsResult:
+        if isinstance(command.limit, bool) or not isinstance(command.limit, int) or not 1 <= command.limit <= MAX_BATCH:
+            raise InvalidInput("limit", f"an integer from 1 to {MAX_BATCH}")
+        if not self._authorizer.allows(command.by, Actions.RESOLVE_UNKNOWN):
+            raise Forbidden(Actions.RESOLVE_UNKNOWN)
+        with self._new_uow() as uow:
+            due = uow.timers.due(self._clock.now(), kinds=(TimerKinds.RESOLVE,), limit=command.limit)
+        resolved: list[ResolvedPayment] = []
+        failed: list[str] = []
+        for timer in due:
+            try:
+                resolved.append(self._fire(timer, command))
+            except IdempotencyKeyReused:
+                continue  # a concurrent janitor fired it with another answer
+            except DomainError as error:
+                if error.category is ErrorCategory.UNAVAILABLE and error.code == "dependency_unavailable":
+                    raise
+                failed.append(timer.id)
+        return ResolveUnknownPaymentsResult(resolved=tuple(resolved), failed=tuple(failed))
+
+    def _fire(self, timer: Timer, command: ResolveUnknownPaymentsCommand) -> ResolvedPayment:
+        with self._new_uow() as uow:
+            payment = uow.payments.get(PaymentId(timer.text("payment_id")))
+        answer = self._lookup(payment) if payment.status in _UNRESOLVED else None
+        fire = ResolveTimerCommand(
+            by=command.by,
+            idempotency_key=IdempotencyKey(f"timer:{timer.id}"),
+            correlation_id=command.correlation_id,
+            timer_id=timer.id,
+            answer=answer,
+        )
+        return self._runner.run(
+            fire,
+            action=Actions.RESOLVE_UNKNOWN,
+            target=f"payment:{payment.id}",
+            result_type=ResolvedPayment,
+            body=self._body(fire, payment.id),
+        )
+
+    def _lookup(self, payment: Payment) -> LookupAnswer:
+        gateway = self._router.gateways.get(payment.provider or "")
+        if gateway is None:
+            # Switched off since: it may still have charged, so ask again on the schedule
+            # (and alert at the daily step) rather than stall every other payment's timer.
+            return LookupAnswer(found=False, error="provider_not_configured")
+        try:
+            found = gateway.lookup(payment.id, payment.provider_reference)
+        except DomainError as error:  # GatewayUnavailable, GatewayOutcomeUnknown, GatewayDeclined
+            return LookupAnswer(found=False, error=error.code)
+        if found is None:
+            return LookupAnswer(found=False)
+        return LookupAnswer(found=True, provider_reference=found.provider_reference, status=found.status.value)
+
+    def _body(
+        self, command: ResolveTimerCommand, payment_id: PaymentId
+    ) -> Callable[[PaymentsUnitOfWork], Change[ResolvedPayment]]:
+        def body(uow: PaymentsUnitOfWork) -> Change[ResolvedPayment]:
+            now = self._clock.now()
+            timer = uow.timers.claim(command.timer_id)
+            payment = uow.payments.lock(payment_id)
+            target = f"payment:{payment.id}"
+            if timer is None or payment.status not in _UNRESOLVED or command.answer is None:
+                if timer is not None:
+                    uow.timers.mark_fired(timer.id, at=now, outcome=OBSOLETE)
+                result = ResolvedPayment(
+                    timer_id=command.timer_id, payment_id=payment.id, outcome=OBSOLETE, status=payment.status
+                )
+                return Change(result=result, target=target, after={"outcome": OBSOLETE})
+            before = payment.status.value
+            answer = command.answer
+            events: list[DomainEvent] = []
+            if answer.found and answer.status is not None and answer.provider_reference is not None:
+                payment.answered(
+                    ChargeResult(
+                        provider=payment.provider or "",
+                        provider_reference=answer.provider_reference,
+                        status=ProviderStatus(answer.status),
+                        amount=payment.amount,
+                    ),
+                    at=now,
+                )
+            elif not answer.found and answer.error is None and now - payment.created_at >= NOT_FOUND_GRACE:
+                payment.declined("the provider has no record of the charge: it never reached it", at=now)
+            events.extend(
+                after_change(
+                    uow,
+                    payment,
+                    before=before,
+                    at=now,
+                    initiated_by=command.by.ref,
+                    routing=self._router.policy,
+                    hold_warning=self._hold_warning,
+                )
+            )
+            step = timer.number("step") if "step" in timer.payload else 0
+            if payment.status in _UNRESOLVED:
+                outcome = "retry"
+                uow.timers.schedule(
+                    Timer(
+                        id=f"tmr_resolve_{payment.id}_{step + 1}",
+                        kind=TimerKinds.RESOLVE,
+                        due_at=now + resolve_delay(step + 1),
+                        payload={"payment_id": payment.id, "step": step + 1},
+                    )
+                )
+                if step + 1 == len(RESOLVE_BACKOFF) - 1:
+                    events.append(
+                        PaymentAlertRaised(
+                            event_id=EventId(new_id("evt")),
+                            occurred_at=now,
+                            aggregate_id=payment.id,
+                            kind=AlertKind.UNKNOWN_UNRESOLVED,
+                            provider=payment.provider or "",
+                            payment_id=payment.id,
+                            summary=f"payment {payment.id} is still {payment.status.value}; now looked up daily",
+                        )
+                    )
+            else:
+                outcome = "resolved"
+            uow.payments.save(payment)
+            uow.timers.mark_fired(timer.id, at=now, outcome=outcome)
+            return Change(
+                result=ResolvedPayment(
+                    timer_id=timer.id, payment_id=payment.id, outcome=outcome, status=payment.status
+                ),
+                target=target,
+                before={"status": before},
+                after={
+                    "status": payment.status.value,
+                    "outcome": outcome,
+                    "lookup": "error" if answer.error else ("found" if answer.found else "not_found"),
+                    "step": step,
+                },
+                events=tuple(events),
+            )
+
+        return body

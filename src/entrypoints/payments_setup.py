@@ -1,0 +1,153 @@
+"""Payments' part of the composition root: the enabled providers' gateways and webhook
+verifiers (built from the secrets by ``adapters.payments.providers``), the routing policy
+from ``GIGCORE_PAYMENT_ROUTES``, the circuit breaker, and escrow's payout gateway over a
+provider.
+
+Nothing is built at import; the provider SDKs are imported only when a provider is
+enabled, so an installation without payments starts exactly as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from attrs import frozen
+
+from core.payments.domain import BreakerPolicy, PaymentMethod, PayoutRequest, Route, RoutingPolicy
+from core.payments.ports import PaymentGateway, WebhookVerifier
+from core.shared.gateways import GatewayOutcomeUnknown, GatewayUnavailable
+from core.shared.money import Money
+from entrypoints.settings import Settings, SettingsError, parse_payment_routes
+
+# How long each provider lets captured funds sit before they must be paid out (Stripe's
+# manual payouts: 90 days outside the US and Thailand); the hold-deadline guard warns
+# before it passes. None: no limit.
+HOLD_LIMITS: Mapping[str, timedelta | None] = {"stripe": timedelta(days=90), "adyen": None, "paypal": None}
+
+
+@frozen
+class PaymentsWiring:
+    """What ``build`` hands the use cases: gateways and verifiers by provider name."""
+
+    gateways: Mapping[str, PaymentGateway]
+    verifiers: Mapping[str, WebhookVerifier]
+    policy: RoutingPolicy
+    breaker: BreakerPolicy
+
+
+def secrets_for(settings: Settings) -> Any:
+    """The secrets source: files in ``GIGCORE_SECRETS_DIR`` first (when set), then the
+    environment. Both are re-read at every call (webhook secrets rotate without restart)."""
+    from adapters.payments.secrets import ChainedSecrets, EnvSecrets, FileSecrets
+
+    if settings.secrets_dir:
+        return ChainedSecrets(FileSecrets(settings.secrets_dir), EnvSecrets())
+    return EnvSecrets()
+
+
+def routing_policy(settings: Settings) -> RoutingPolicy:
+    """``GIGCORE_PAYMENT_ROUTES`` as a policy: the most specific rules first (currency,
+    country and method before currency and country, before currency, before ``*``), each
+    rule's providers in its order; a provider listed by several matching rules takes its
+    first place. Raises SettingsError for an unknown payment method."""
+    rules = parse_payment_routes(settings.payment_routes)
+    known = {m.value: m for m in PaymentMethod}
+    routes: list[Route] = []
+    for index, rule in enumerate(rules):
+        if rule.method is not None and rule.method not in known:
+            raise SettingsError(
+                [f"GIGCORE_PAYMENT_ROUTES: unknown payment method {rule.method!r} (one of {', '.join(known)})"]
+            )
+        specificity = sum(part is not None for part in (rule.currency, rule.country, rule.method))
+        for position, provider in enumerate(rule.providers):
+            routes.append(
+                Route(
+                    provider=provider,
+                    priority=(3 - specificity) * 100_000 + index * 100 + position,
+                    currencies=frozenset({rule.currency}) if rule.currency else frozenset(),
+                    countries=frozenset({rule.country}) if rule.country else frozenset(),
+                    methods=frozenset({known[rule.method]}) if rule.method else frozenset(),
+                    hold_limit=HOLD_LIMITS.get(provider),
+                )
+            )
+    return RoutingPolicy(routes=tuple(routes))
+
+
+def breaker_policy(settings: Settings) -> BreakerPolicy:
+    return BreakerPolicy(
+        failure_threshold=settings.payments_breaker_failures,
+        cool_down=timedelta(seconds=settings.payments_breaker_cooldown_seconds),
+    )
+
+
+def build_payments(settings: Settings, secrets: Any = None) -> PaymentsWiring:
+    """The enabled providers, each built from ``secrets`` (default ``secrets_for``).
+
+    Raises:
+        SettingsError: naming every missing secret, or a key that does not match the
+            provider's sandbox switch (the value itself is never shown).
+    """
+    enabled = settings.enabled_payment_providers
+    gateways: dict[str, PaymentGateway] = {}
+    verifiers: dict[str, WebhookVerifier] = {}
+    problems: list[str] = []
+    if enabled:
+        from adapters.payments.providers import adyen_provider, paypal_provider, stripe_provider
+        from adapters.payments.secrets import SecretMissing
+
+        source = secrets if secrets is not None else secrets_for(settings)
+        builders: Mapping[str, tuple[Callable[..., Any], bool, str]] = {
+            "stripe": (stripe_provider, settings.stripe_sandbox, settings.stripe_base_url),
+            "adyen": (adyen_provider, settings.adyen_sandbox, settings.adyen_base_url),
+            "paypal": (paypal_provider, settings.paypal_sandbox, settings.paypal_base_url),
+        }
+        for name in enabled:
+            make, sandbox, base_url = builders[name]
+            try:
+                provider = make(source, sandbox=sandbox, base_url=base_url or None)
+            except SecretMissing as error:
+                problems.append(f"payment provider {name}: {error}")
+                continue
+            except ValueError as error:
+                problems.append(f"payment provider {name}: {error}")
+                continue
+            gateways[name] = provider.gateway
+            verifiers[name] = provider.verifier
+    if settings.payout_gateway != "sandbox" and settings.payout_gateway not in enabled:
+        problems.append(
+            f"GIGCORE_PAYOUT_GATEWAY={settings.payout_gateway!r}: the provider is not in GIGCORE_PAYMENT_PROVIDERS"
+        )
+    if problems:
+        raise SettingsError(problems)
+    return PaymentsWiring(
+        gateways=gateways, verifiers=verifiers, policy=routing_policy(settings), breaker=breaker_policy(settings)
+    )
+
+
+class ProviderPayoutGateway:
+    """Escrow's ``PayoutGateway`` over a payment provider's payouts. ``destination_of``
+    turns escrow's payee (a user id) into the provider's destination (a Stripe connected
+    account ``acct_…``, an Adyen transfer instrument, a PayPal email or ``PAYPAL_ID:…``);
+    by default the payee id is sent as is. (No store of payees' provider accounts exists
+    yet: an installation paying out through a provider must supply one.) The payout's key
+    is the idempotency key, so a retry never pays twice. A lost answer is reported to
+    escrow as GatewayUnavailable, which escrow retries with the same key (never elsewhere)."""
+
+    def __init__(self, gateway: PaymentGateway, destination_of: Callable[[str], str] = str) -> None:
+        self._gateway = gateway
+        self._destination_of = destination_of
+
+    @property
+    def name(self) -> str:
+        return self._gateway.name
+
+    def send(self, payout_id: str, payee: str, amount: Money, *, idempotency_key: str) -> str:
+        request = PayoutRequest(
+            payout_id=payout_id, destination=self._destination_of(payee), amount=amount, idempotency_key=idempotency_key
+        )
+        try:
+            return self._gateway.payout(request).reference
+        except GatewayOutcomeUnknown:
+            raise GatewayUnavailable(self._gateway.name) from None

@@ -1,0 +1,6 @@
+from .harness import PostgresAdapter
+from .suites.messaging import MessagingContract, SqlMessagingContract
+
+
+class TestPostgresMessaging(PostgresAdapter, MessagingContract, SqlMessagingContract):
+    pass

@@ -1,0 +1,6 @@
+from .harness import SqliteAdapter
+from .suites.messaging import MessagingContract, SqlMessagingContract
+
+
+class TestSqliteMessaging(SqliteAdapter, MessagingContract, SqlMessagingContract):
+    pass

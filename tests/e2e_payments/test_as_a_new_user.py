@@ -1,0 +1,350 @@
+"""Issue 5, tried as a new user would: the sandbox switches on, the local fakes as the
+providers, everything through the HTTP API the composition root builds.
+
+- a client tops up through each of Stripe, Adyen and PayPal; the provider's answer is lost
+  (it charged, then answered 500), so the webhook does the crediting: it arrives three
+  times and out of order, and the wallet is credited exactly once; a forged webhook first
+  changes nothing; the janitor's later look-up changes nothing either;
+- a refund and a payout go through each provider;
+- provider A unavailable (503, then its circuit open) -> the charge goes through B, never
+  charged twice;
+- reconciliation over a period with one planted discrepancy reports exactly it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from dependency_injector import providers
+
+from core.escrow.domain import PayoutStatus
+from core.payments.domain import ChargeRequest, PaymentId, PaymentMethod, charge_key
+from core.shared.actor import Persona
+from core.shared.money import Money
+from entrypoints.payments_setup import ProviderPayoutGateway
+from entrypoints.timer_scheduler import scheduler_for
+from tests.fakes.providers import Fault
+from tests.fakes.providers.stripe import TEST_WEBHOOK_SECRET, sign
+from tests.unit.core.world import key
+from tests.unit.escrow.world import TIMERS, EscrowWorld
+
+from .conftest import Sandbox, day_window, now_ts
+
+# Each country routes to a different provider first (GIGCORE_PAYMENT_ROUTES).
+ROUTES = "EUR/NL=stripe,adyen,paypal;EUR/DE=adyen,stripe,paypal;EUR/GB=paypal,stripe,adyen"
+COUNTRY = {"stripe": "NL", "adyen": "DE", "paypal": "GB"}
+TOKEN = {"stripe": "pm_card_visa", "adyen": "stored_card_1", "paypal": "vault_1"}
+METHOD = {"stripe": "card", "adyen": "card", "paypal": "paypal"}
+DESTINATION: dict[str, Callable[[str], str]] = {
+    "stripe": lambda payee: f"acct_{payee}",
+    "adyen": lambda payee: f"SE_{payee}",
+    "paypal": lambda payee: f"{payee}@payees.example",
+}
+
+
+# ---- each provider's deliveries, built the way the provider signs them -----------------
+
+
+def stripe_delivery(sb: Sandbox, payment_id: str, event_type: str, status: str) -> Callable[..., Any]:
+    [intent] = [i for i in sb.fakes.stripe.intents.values() if i["metadata"].get("payment_id") == payment_id]
+    event = sb.fakes.stripe.event(event_type, {**intent, "status": status})
+    body = json.dumps(event).encode()
+
+    def deliver(secret: str = TEST_WEBHOOK_SECRET) -> Any:
+        headers = {"Stripe-Signature": sign(body, secret, now_ts()), "Content-Type": "application/json"}
+        return sb.webhook("stripe", body, headers)
+
+    return deliver
+
+
+def adyen_delivery(sb: Sandbox, payment_id: str, minor: int, code: str = "AUTHORISATION") -> Callable[..., Any]:
+    [psp] = [psp for psp, p in sb.fakes.adyen.payments.items() if p["merchantReference"] == payment_id]
+    item = sb.fakes.adyen.item(code, psp=psp, reference=payment_id, value=minor, currency="EUR")
+
+    def deliver(hmac_key: str | None = None) -> Any:
+        batch = sb.fakes.adyen.batch(item) if hmac_key is None else sb.fakes.adyen.batch(item, hmac_key=hmac_key)
+        return sb.webhook("adyen", json.dumps(batch).encode(), {"Content-Type": "application/json"})
+
+    return deliver
+
+
+def paypal_delivery(sb: Sandbox, payment_id: str, event_type: str, status: str) -> Callable[..., Any]:
+    [order] = [o for o in sb.fakes.paypal.orders.values() if o["purchase_units"][0]["custom_id"] == payment_id]
+    [capture] = order["purchase_units"][0]["payments"]["captures"]
+    event = sb.fakes.paypal.event(event_type, {**capture, "status": status})
+
+    def deliver(**kwargs: Any) -> Any:
+        return sb.webhook("paypal", json.dumps(event).encode(), sb.fakes.paypal.signed_headers(event, **kwargs))
+
+    return deliver
+
+
+def deliveries(sb: Sandbox, provider: str, payment_id: str, minor: int) -> tuple[Any, Any, Any]:
+    """(the capture webhook, a lower-ranked one that arrives late, a forged capture)."""
+    if provider == "stripe":
+        captured = stripe_delivery(sb, payment_id, "payment_intent.succeeded", "succeeded")
+        late = stripe_delivery(sb, payment_id, "payment_intent.processing", "processing")
+        return captured, late, lambda: captured(secret="whsec_forged_by_someone")
+    if provider == "adyen":
+        captured = adyen_delivery(sb, payment_id, minor)
+        late = adyen_delivery(sb, payment_id, minor, code="PENDING")
+        forged_key = "00" * 32
+        return captured, late, lambda: captured(hmac_key=forged_key)
+    captured = paypal_delivery(sb, payment_id, "PAYMENT.CAPTURE.COMPLETED", "COMPLETED")
+    late = paypal_delivery(sb, payment_id, "PAYMENT.CAPTURE.PENDING", "PENDING")
+    return captured, late, lambda: captured(webhook_id="WH-NOT-OURS")
+
+
+def acknowledged(answer: Any, provider: str) -> None:
+    assert answer.status_code == 200, answer.text
+    if provider == "adyen":
+        assert answer.text == "[accepted]"
+
+
+# ---- top-ups, webhooks, refunds ----------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", ["stripe", "adyen", "paypal"])
+def test_a_top_up_is_credited_once_by_webhooks_delivered_three_times_out_of_order_and_refunded(
+    make_sandbox: Callable[..., Sandbox], provider: str
+) -> None:
+    sb = make_sandbox(payment_routes=ROUTES)
+    client = sb.user("carla")
+    finance = sb.user("fin", Persona.FINANCE)
+    fake = sb.fakes.by_name(provider)
+
+    # The provider charges, then its answer is lost: the payment is unknown, nothing credited.
+    fake.fail_next(Fault.SERVER_ERROR)
+    started = sb.top_up(
+        client, 2_500, country=COUNTRY[provider], method=METHOD[provider], payment_token=TOKEN[provider]
+    )
+    payment_id = started["payment_id"]
+    assert (started["status"], started["provider"]) == ("unknown", provider)
+    assert len(fake.charges) == 1
+    assert sb.balance(client) == 0
+
+    captured, late, forged = deliveries(sb, provider, payment_id, 2_500)
+
+    # A forged delivery is refused and changes nothing.
+    refused = forged()
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["code"] == "webhook_rejected"
+    sb.settle()
+    assert sb.payment(client, payment_id)["status"] == "unknown"
+    assert sb.balance(client) == 0
+
+    # The real one three times, with a lower-ranked event arriving after it.
+    acknowledged(captured(), provider)
+    acknowledged(late(), provider)
+    acknowledged(captured(), provider)
+    sb.settle()
+    acknowledged(captured(), provider)
+    sb.settle()
+    payment = sb.payment(client, payment_id)
+    assert payment["status"] == "captured"
+    assert sb.balance(client) == 2_500
+
+    # The janitor's look-up, when its timer falls due, finds it settled: no second credit.
+    sb.clock.advance(timedelta(minutes=2))
+    scheduler_for(sb.runtime.use_cases, interval_seconds=60).tick()
+    sb.settle()
+    assert sb.balance(client) == 2_500
+    assert len(fake.charges) == 1
+
+    # A partial refund by finance, through the same provider.
+    answer = sb.post(
+        f"/v1/payments/{payment_id}/refunds",
+        finance,
+        {"amount": {"minor": 1_000, "currency": "EUR"}, "reason": "customer asked"},
+    )
+    assert answer.status_code == 201, answer.text
+    refund = answer.json()
+    assert sb.balance(client) == 1_500
+    assert [m.amount_minor for m in fake.refunds] == [1_000]
+    if refund["status"] == "pending":  # Adyen answers "received": its REFUND webhook finishes it
+        psp = refund["payment"]["provider_reference"]
+        item = sb.fakes.adyen.item(
+            "REFUND",
+            psp=fake.refunds[0].provider_id,
+            reference=refund["refund_id"],
+            original=psp,
+            value=1_000,
+            currency="EUR",
+        )
+        acknowledged(sb.webhook("adyen", json.dumps(sb.fakes.adyen.batch(item)).encode(), {}), "adyen")
+        sb.settle()
+    final = sb.payment(client, payment_id)
+    assert final["status"] == "partially_refunded"
+    assert [(r["amount"]["minor"], r["status"]) for r in final["refunds"]] == [(1_000, "succeeded")]
+    assert sb.balance(client) == 1_500
+
+
+def test_a_paypal_top_up_the_payer_must_approve_is_credited_by_its_capture_webhook(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    sb = make_sandbox(payment_routes=ROUTES)
+    client = sb.user("pat")
+    started = sb.top_up(client, 1_200, country="GB", method="paypal")  # no vaulted instrument
+    assert started["status"] == "requires_action"
+    assert started["client_action"]["url"].startswith("https://www.sandbox.paypal.com/")
+    order_id = started["provider_reference"]
+    capture = {
+        "id": "CAP-APPROVED-1",
+        "status": "COMPLETED",
+        "amount": {"currency_code": "EUR", "value": "12.00"},
+        "custom_id": started["payment_id"],
+        "supplementary_data": {"related_ids": {"order_id": order_id}},
+    }
+    event = sb.fakes.paypal.event("PAYMENT.CAPTURE.COMPLETED", capture)
+    for _ in range(3):
+        answer = sb.webhook("paypal", json.dumps(event).encode(), sb.fakes.paypal.signed_headers(event))
+        acknowledged(answer, "paypal")
+    sb.settle()
+    assert sb.payment(client, started["payment_id"])["status"] == "captured"
+    assert sb.balance(client) == 1_200
+
+
+# ---- payouts -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", ["stripe", "adyen", "paypal"])
+def test_a_payout_goes_through_the_configured_provider_once(
+    make_sandbox: Callable[..., Sandbox], provider: str
+) -> None:
+    sb = make_sandbox(payout_gateway=provider)
+    configured = sb.runtime.use_cases.payout_gateway()
+    assert isinstance(configured, ProviderPayoutGateway) and configured.name == provider
+    # Payees' accounts at the provider (no such store exists yet: the embedder supplies it).
+    gateway = ProviderPayoutGateway(sb.runtime.use_cases.payment_gateways()[provider], DESTINATION[provider])
+    sb.runtime.use_cases.payout_gateway.override(providers.Object(gateway))
+    world = EscrowWorld.over(sb.runtime, sb.clock)
+    earner = world.user("earner", Persona.PROVIDER)
+    world.deposit(earner, world.wallet(earner).wallet_id, Money.of(50_000, "EUR"))
+
+    payout = world.request_payout(earner, Money.of(30_000, "EUR"))
+    retry_key = key()
+    paid = world.execute_payout(TIMERS, payout.payout_id, retry_key)
+    again = world.execute_payout(TIMERS, payout.payout_id, retry_key)  # a retry: answered, not paid again
+
+    assert paid.status is PayoutStatus.PAID and paid.reference is not None
+    assert again.reference == paid.reference
+    fake = sb.fakes.by_name(provider)
+    assert [(m.amount_minor, m.currency) for m in fake.payouts] == [(30_000, "EUR")]
+    assert fake.payouts[0].idempotency_key is not None
+
+
+# ---- routing around an unavailable provider ----------------------------------------
+
+
+def test_an_unavailable_provider_is_skipped_and_nothing_is_charged_twice(make_sandbox: Callable[..., Sandbox]) -> None:
+    sb = make_sandbox(payment_routes="EUR=stripe,adyen", payments_breaker_failures=2)
+    client = sb.user("uma")
+
+    # Stripe's front door answers 503: the charge moves on to Adyen, once.
+    sb.fakes.stripe.fail_next(Fault.UNAVAILABLE)
+    first = sb.top_up(client, 700, payment_token="stored_card_1")
+    assert (first["status"], first["provider"]) == ("captured", "adyen")
+    assert sb.fakes.stripe.charges == [] and len(sb.fakes.adyen.charges) == 1
+
+    # A second 503 opens Stripe's circuit ...
+    sb.fakes.stripe.fail_next(Fault.UNAVAILABLE)
+    second = sb.top_up(client, 800, payment_token="stored_card_1")
+    assert second["provider"] == "adyen"
+    # ... so the next charge goes straight to Adyen without asking Stripe at all.
+    asked = len(sb.fakes.stripe.requests)
+    third = sb.top_up(client, 900, payment_token="stored_card_1")
+    assert (third["status"], third["provider"]) == ("captured", "adyen")
+    assert len(sb.fakes.stripe.requests) == asked
+    assert sb.fakes.stripe.charges == []
+    assert sorted(m.amount_minor for m in sb.fakes.adyen.charges) == [700, 800, 900]
+    assert sb.balance(client) == 2_400
+
+
+def test_with_every_provider_unavailable_the_top_up_fails_and_charges_nothing(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    sb = make_sandbox(payment_routes="EUR=stripe,adyen")
+    client = sb.user("vic")
+    sb.fakes.stripe.fail_next(Fault.UNAVAILABLE)
+    sb.fakes.adyen.fail_next(Fault.UNAVAILABLE)
+    failed = sb.top_up(client, 700, payment_token="stored_card_1")
+    assert failed["status"] == "failed"
+    assert sb.fakes.stripe.charges == [] and sb.fakes.adyen.charges == []
+    assert sb.balance(client) == 0
+
+
+# ---- reconciliation ----------------------------------------------------------------
+
+
+def test_reconciliation_reports_exactly_the_planted_discrepancy(make_sandbox: Callable[..., Sandbox]) -> None:
+    sb = make_sandbox(payment_providers="stripe", payment_routes="EUR=stripe")
+    client = sb.user("rita")
+    finance = sb.user("fiona", Persona.FINANCE)
+    paid = [sb.top_up(client, minor, payment_token="pm_card_visa") for minor in (1_000, 2_000, 3_000)]
+    assert [p["status"] for p in paid] == ["captured"] * 3
+    refunded = sb.post(
+        f"/v1/payments/{paid[0]['payment_id']}/refunds",
+        finance,
+        {"amount": {"minor": 400, "currency": "EUR"}, "reason": "goodwill"},
+    )
+    assert refunded.status_code == 201, refunded.text
+    # Planted: Stripe settled a charge our books never saw.
+    stray = PaymentId("pay_not_in_our_books")
+    planted = sb.runtime.use_cases.payment_gateways()["stripe"].charge(
+        ChargeRequest(
+            payment_id=stray,
+            amount=Money.of(999, "EUR"),
+            method=PaymentMethod.CARD,
+            country="NL",
+            payer_id="usr_stranger",
+            payment_token="pm_card_visa",
+            idempotency_key=charge_key(stray),
+        )
+    )
+
+    start, end = day_window(sb.clock)
+    answer = sb.post("/v1/reconciliations", finance, {"provider": "stripe", "start": start, "end": end})
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    discrepancies = [i for i in report["items"] if i["kind"] != "matched"]
+    assert discrepancies == [
+        {
+            "kind": "missing_ours",
+            "settlement_kind": "charge",
+            "provider_reference": planted.provider_reference,
+            "payment_id": "pay_not_in_our_books",
+            "currency": "EUR",
+            "ours_minor": None,
+            "theirs_minor": 999,
+        }
+    ]
+    assert report["counts"] == {
+        "matched": 4,
+        "missing_ours": 1,
+        "missing_theirs": 0,
+        "amount_mismatch": 0,
+        "discrepancies": 1,
+    }
+
+    as_csv = sb.post(
+        "/v1/reconciliations",
+        finance,
+        {"provider": "stripe", "start": start, "end": end},
+        headers={"Accept": "text/csv"},
+    )
+    assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert [(r["kind"], r["provider_reference"]) for r in rows if r["kind"] != "matched"] == [
+        ("missing_ours", planted.provider_reference)
+    ]
+
+    # A client may not reconcile; nobody may without naming an enabled provider.
+    assert sb.post("/v1/reconciliations", client, {"provider": "stripe", "start": start, "end": end}).status_code == 403
+    unknown = sb.post("/v1/reconciliations", finance, {"provider": "adyen", "start": start, "end": end})
+    assert unknown.status_code == 422, unknown.text

@@ -1,0 +1,1 @@
+"""Local fakes of external systems, for tests and a manual sandbox."""
