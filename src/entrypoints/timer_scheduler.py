@@ -26,6 +26,7 @@ from core.payments.use_cases.check_hold_deadlines import CheckHoldDeadlinesComma
 from core.payments.use_cases.resolve_unknown_payments import ResolveUnknownPaymentsCommand
 from core.shared.actor import Actor
 from core.shared.ids import CorrelationId, correlation_id
+from entrypoints.background import Loop
 
 TIMERS_ACTOR = Actor.system("timers")
 BATCH = 100
@@ -90,32 +91,25 @@ class TimerScheduler:
             raise ValueError("the timer interval must be positive")
         self._use_case = fire_due_timers
         self._rounds = (TimerRound("escrow", self._escrow), *also)
-        self._interval = interval_seconds
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._stopping = threading.Event()  # also cuts a long tick short between batches
+        self._loop = Loop("timers", self._step, interval_seconds=interval_seconds)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._loop.running
 
     def start(self) -> None:
-        with self._lock:
-            if self.running:
-                return
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, name="gigcore-timers", daemon=True)
-            self._thread.start()
+        self._stopping.clear()
+        self._loop.start()
 
     def stop(self, timeout_seconds: float = 30.0) -> None:
         """Ask the thread to stop and wait for the round it is in (at most ``timeout``)."""
-        with self._lock:
-            thread, self._thread = self._thread, None
-            self._stopping.set()
-        if thread is not None:
-            thread.join(timeout_seconds)
-            if thread.is_alive():
-                _log.warning("timer scheduler did not stop in time", timeout_seconds=timeout_seconds)
+        self._stopping.set()
+        self._loop.stop(timeout_seconds)
+
+    def _step(self) -> bool:
+        self.tick()  # a failure is logged by the loop and retried after the interval
+        return False  # tick runs batch after batch itself; the next tick waits an interval
 
     def tick(self) -> int:
         """Fire what is due now, round after round, each batch after batch while batches
@@ -156,11 +150,3 @@ class TimerScheduler:
         for failure in result.failed:
             _log.warning("timer failed; it stays due", timer_id=failure.timer_id, kind=failure.kind, code=failure.code)
         return RoundResult(fired=len(result.fired), failed=tuple(f.timer_id for f in result.failed))
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.tick()
-            except Exception:  # logged and retried next tick: the scheduler must outlive a bad round
-                _log.exception("firing timers failed; trying again at the next tick")
-            self._stopping.wait(self._interval)
