@@ -81,9 +81,11 @@ from core.payments.domain import BreakerPolicy, RoutingPolicy
 from core.payments.use_cases.apply_provider_event import ApplyProviderEvent, ProviderEventsConsumer
 from core.payments.use_cases.check_hold_deadlines import CheckHoldDeadlines
 from core.payments.use_cases.get_payment import GetPayment
+from core.payments.use_cases.get_payout_destinations import GetPayoutDestinations
 from core.payments.use_cases.receive_provider_events import ReceiveProviderEvents
 from core.payments.use_cases.reconcile_provider import ReconcileProvider
 from core.payments.use_cases.refund_payment import RefundPayment
+from core.payments.use_cases.register_payout_destination import RegisterPayoutDestination
 from core.payments.use_cases.resolve_unknown_payments import ResolveUnknownPayments
 from core.payments.use_cases.routing import Router
 from core.payments.use_cases.start_top_up import StartTopUp
@@ -276,6 +278,11 @@ class UseCases(containers.DeclarativeContainer):
     )
     check_hold_deadlines = providers.Singleton(CheckHoldDeadlines, new_uow=new_uow, authorizer=authorizer, clock=clock)
     provider_events_consumer = providers.Singleton(ProviderEventsConsumer, clock=clock, routing=routing_policy)
+    # Where each provider pays a payee (ProviderPayoutGateway reads them).
+    register_payout_destination = providers.Singleton(
+        RegisterPayoutDestination, new_uow=new_uow, authorizer=authorizer, clock=clock
+    )
+    get_payout_destinations = providers.Singleton(GetPayoutDestinations, new_uow=new_read_uow, authorizer=authorizer)
 
     # Messaging (issue 4). Consumers react to committed events, each exactly once in
     # effect (HandleEvent); the relay (worker) or the in-process dispatcher (embedded)
@@ -476,9 +483,12 @@ def escrow_policy(settings: Settings) -> EscrowPolicy:
     )
 
 
-def payout_gateways(settings: Settings, payments: PaymentsWiring | None = None) -> tuple[PayoutGateway, PayoutGateway]:
+def payout_gateways(
+    settings: Settings, payments: PaymentsWiring | None = None, new_read_uow: Callable[[], Any] | None = None
+) -> tuple[PayoutGateway, PayoutGateway]:
     """The payout gateway the settings name (the sandbox, or an enabled payment
-    provider's payouts), and the one a dry run gets: never the real one. (``ExecutePayout``
+    provider's payouts, paying the destinations payees registered, read through
+    ``new_read_uow``), and the one a dry run gets: never the real one. (``ExecutePayout``
     stops before the gateway in a dry run anyway, since its start was rolled back; this
     makes sure that nothing a dry run holds can send money.) The dry run's sandbox carries
     the real gateway's name, which labels accounts."""
@@ -486,7 +496,9 @@ def payout_gateways(settings: Settings, payments: PaymentsWiring | None = None) 
     if settings.payout_gateway == "sandbox":
         live = SandboxPayoutGateway()
     elif payments is not None and settings.payout_gateway in payments.gateways:
-        live = ProviderPayoutGateway(payments.gateways[settings.payout_gateway])
+        if new_read_uow is None:
+            raise ValueError("a provider's payouts need the registered payout destinations (new_read_uow)")
+        live = ProviderPayoutGateway(payments.gateways[settings.payout_gateway], new_read_uow)
     else:
         raise ValueError(f"unknown payout gateway {settings.payout_gateway!r}")
     return live, SandboxPayoutGateway(name=live.name)
@@ -512,7 +524,12 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ru
         )
     policy = escrow_policy(settings)
     payments = build_payments(settings)
-    gateway, dry_run_gateway = payout_gateways(settings, payments)
+
+    def new_read_uow() -> Any:
+        # Resolved at each payout, so the SQL engine is opened by ``start`` as usual.
+        return persistence.read_uow_factory()()
+
+    gateway, dry_run_gateway = payout_gateways(settings, payments, new_read_uow)
     # A dry run never reaches a provider: no gateways (a top-up answers
     # no_provider_configured), but the same routing and verifiers.
     dry_run_payments = PaymentsWiring(

@@ -16,8 +16,9 @@ from typing import Any
 from attrs import frozen
 
 from core.payments.domain import BreakerPolicy, PaymentMethod, PayoutRequest, Route, RoutingPolicy
-from core.payments.ports import PaymentGateway, WebhookVerifier
-from core.shared.gateways import GatewayOutcomeUnknown, GatewayUnavailable
+from core.payments.ports import PaymentGateway, PayoutDestinationsUnitOfWork, WebhookVerifier
+from core.shared.errors import DomainError, ErrorCategory
+from core.shared.gateways import GatewayDeclined, GatewayOutcomeUnknown, GatewayUnavailable
 from core.shared.money import Money
 from entrypoints.settings import Settings, SettingsError, parse_payment_routes
 
@@ -127,25 +128,42 @@ def build_payments(settings: Settings, secrets: Any = None) -> PaymentsWiring:
 
 
 class ProviderPayoutGateway:
-    """Escrow's ``PayoutGateway`` over a payment provider's payouts. ``destination_of``
-    turns escrow's payee (a user id) into the provider's destination (a Stripe connected
-    account ``acct_…``, an Adyen transfer instrument, a PayPal email or ``PAYPAL_ID:…``);
-    by default the payee id is sent as is. (No store of payees' provider accounts exists
-    yet: an installation paying out through a provider must supply one.) The payout's key
-    is the idempotency key, so a retry never pays twice. A lost answer is reported to
-    escrow as GatewayUnavailable, which escrow retries with the same key (never elsewhere)."""
+    """Escrow's ``PayoutGateway`` over a payment provider's payouts. Escrow names the payee
+    by user id; the provider pays the destination that payee registered for it (a Stripe
+    connected account ``acct_…``, an Adyen transfer instrument, a PayPal email or
+    ``PAYPAL_ID:…``), read in a fresh read-only unit of work from ``new_read_uow`` (never
+    inside escrow's transaction). A payee without one is declined before the provider is
+    asked ("no payout destination registered for <provider>"), so escrow's failed-payout
+    path returns the money to their wallet. The payout's key is the idempotency key, so a
+    retry never pays twice. A lost answer, or a database that cannot answer, is reported
+    to escrow as GatewayUnavailable, which escrow retries with the same key (never
+    elsewhere)."""
 
-    def __init__(self, gateway: PaymentGateway, destination_of: Callable[[str], str] = str) -> None:
+    def __init__(self, gateway: PaymentGateway, new_read_uow: Callable[[], PayoutDestinationsUnitOfWork]) -> None:
         self._gateway = gateway
-        self._destination_of = destination_of
+        self._new_read_uow = new_read_uow
 
     @property
     def name(self) -> str:
         return self._gateway.name
 
+    def destination_of(self, payee: str) -> str:
+        """The payee's registered destination at this provider. Raises GatewayDeclined
+        (none registered), GatewayUnavailable (the database cannot answer now)."""
+        try:
+            with self._new_read_uow() as uow:
+                found = uow.payout_destinations.get(payee, self._gateway.name)
+        except DomainError as error:
+            if error.category is ErrorCategory.UNAVAILABLE:
+                raise GatewayUnavailable(self._gateway.name) from None
+            raise
+        if found is None:
+            raise GatewayDeclined(self._gateway.name, f"no payout destination registered for {self._gateway.name}")
+        return found.value
+
     def send(self, payout_id: str, payee: str, amount: Money, *, idempotency_key: str) -> str:
         request = PayoutRequest(
-            payout_id=payout_id, destination=self._destination_of(payee), amount=amount, idempotency_key=idempotency_key
+            payout_id=payout_id, destination=self.destination_of(payee), amount=amount, idempotency_key=idempotency_key
         )
         try:
             return self._gateway.payout(request).reference

@@ -114,6 +114,10 @@ class Sandbox:
     def get(self, path: str, auth: dict[str, str]) -> Any:
         return self.client.get(path, headers=auth)
 
+    def put(self, path: str, auth: dict[str, str], json: Any = None, **kw: Any) -> Any:
+        headers = {**auth, "Idempotency-Key": kw.pop("key", None) or uuid.uuid4().hex, **kw.pop("headers", {})}
+        return self.client.put(path, json=json, headers=headers, **kw)
+
     def top_up(self, auth: dict[str, str], minor: int, **body: Any) -> dict[str, Any]:
         answer = self.post(
             "/v1/payments/top-ups",

@@ -21,7 +21,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from dependency_injector import providers
 
 from core.escrow.domain import PayoutStatus
 from core.payments.domain import ChargeRequest, PaymentId, PaymentMethod, charge_key
@@ -41,10 +40,11 @@ ROUTES = "EUR/NL=stripe,adyen,paypal;EUR/DE=adyen,stripe,paypal;EUR/GB=paypal,st
 COUNTRY = {"stripe": "NL", "adyen": "DE", "paypal": "GB"}
 TOKEN = {"stripe": "pm_card_visa", "adyen": "stored_card_1", "paypal": "vault_1"}
 METHOD = {"stripe": "card", "adyen": "card", "paypal": "paypal"}
-DESTINATION: dict[str, Callable[[str], str]] = {
-    "stripe": lambda payee: f"acct_{payee}",
-    "adyen": lambda payee: f"SE_{payee}",
-    "paypal": lambda payee: f"{payee}@payees.example",
+# Payees' accounts at each provider, as they register them (PUT /v1/payout-destinations).
+DESTINATION = {
+    "stripe": "acct_1EarnerConnected",
+    "adyen": "SE322JV223222F5GKQZN8Q4NR",
+    "paypal": "earner@payees.example",
 }
 
 
@@ -220,11 +220,17 @@ def test_a_payout_goes_through_the_configured_provider_once(
     sb = make_sandbox(payout_gateway=provider)
     configured = sb.runtime.use_cases.payout_gateway()
     assert isinstance(configured, ProviderPayoutGateway) and configured.name == provider
-    # Payees' accounts at the provider (no such store exists yet: the embedder supplies it).
-    gateway = ProviderPayoutGateway(sb.runtime.use_cases.payment_gateways()[provider], DESTINATION[provider])
-    sb.runtime.use_cases.payout_gateway.override(providers.Object(gateway))
     world = EscrowWorld.over(sb.runtime, sb.clock)
-    earner = world.user("earner", Persona.PROVIDER)
+    auth = sb.user("earner", Persona.PROVIDER)
+    earner = sb.actor(auth)
+    # The payee tells the platform where this provider pays them.
+    registered = sb.put(f"/v1/payout-destinations/{provider}", auth, {"destination": DESTINATION[provider]})
+    assert registered.status_code == 200, registered.text
+    listed = sb.get("/v1/payout-destinations", auth)
+    assert listed.status_code == 200, listed.text
+    assert [(d["provider"], d["destination"]) for d in listed.json()["destinations"]] == [
+        (provider, DESTINATION[provider])
+    ]
     world.deposit(earner, world.wallet(earner).wallet_id, Money.of(50_000, "EUR"))
 
     payout = world.request_payout(earner, Money.of(30_000, "EUR"))
@@ -237,6 +243,46 @@ def test_a_payout_goes_through_the_configured_provider_once(
     fake = sb.fakes.by_name(provider)
     assert [(m.amount_minor, m.currency) for m in fake.payouts] == [(30_000, "EUR")]
     assert fake.payouts[0].idempotency_key is not None
+    assert DESTINATION[provider].encode() in b"".join(r.body for r in fake.requests)  # the registered one
+
+
+@pytest.mark.parametrize("provider", ["stripe", "paypal"])
+def test_a_payee_without_a_destination_is_declined_before_the_provider_and_keeps_the_money(
+    make_sandbox: Callable[..., Sandbox], provider: str
+) -> None:
+    sb = make_sandbox(payout_gateway=provider)
+    world = EscrowWorld.over(sb.runtime, sb.clock)
+    auth = sb.user("earner", Persona.PROVIDER)
+    earner = sb.actor(auth)
+    # A destination at another provider does not count.
+    other = "adyen"
+    assert sb.put(f"/v1/payout-destinations/{other}", auth, {"destination": DESTINATION[other]}).status_code == 200
+    world.deposit(earner, world.wallet(earner).wallet_id, Money.of(50_000, "EUR"))
+    asked = len(sb.fakes.by_name(provider).requests)
+
+    payout = world.request_payout(earner, Money.of(30_000, "EUR"))
+    failed = world.execute_payout(TIMERS, payout.payout_id, key())
+
+    assert failed.status is PayoutStatus.FAILED
+    assert failed.failure_reason == f"no payout destination registered for {provider}"
+    assert len(sb.fakes.by_name(provider).requests) == asked and sb.fakes.by_name(provider).payouts == []
+    assert sb.balance(auth) == 50_000  # back in the wallet
+
+
+def test_a_destination_in_the_wrong_format_or_from_a_client_is_refused(make_sandbox: Callable[..., Sandbox]) -> None:
+    sb = make_sandbox()
+    earner = sb.user("earner", Persona.PROVIDER)
+    wrong = sb.put("/v1/payout-destinations/stripe", earner, {"destination": "SE322JV223222F5GKQZN8Q4NR"})
+    assert wrong.status_code == 422, wrong.text
+    assert sb.put("/v1/payout-destinations/bank", earner, {"destination": "x"}).status_code == 422
+    assert sb.put("/v1/payout-destinations/stripe", earner, {"destination": 12}).status_code == 400
+    extra = sb.put("/v1/payout-destinations/stripe", earner, {"destination": "acct_1A", "payee_id": "usr_x"})
+    assert extra.status_code == 400, extra.text  # unknown fields are refused, never bound
+    missing_key = sb.client.put("/v1/payout-destinations/stripe", json={"destination": "acct_1A"}, headers=earner)
+    assert missing_key.status_code == 400
+    client = sb.user("clara", Persona.CLIENT)
+    assert sb.put("/v1/payout-destinations/stripe", client, {"destination": "acct_1A"}).status_code == 403
+    assert sb.get("/v1/payout-destinations", earner).json() == {"destinations": []}
 
 
 # ---- routing around an unavailable provider ----------------------------------------

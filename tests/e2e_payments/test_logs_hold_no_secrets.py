@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import structlog
-from dependency_injector import providers
 
 from core.shared.actor import Persona
 from core.shared.money import Money
@@ -105,10 +104,12 @@ def test_logs_hold_no_configured_secret_and_no_card_number(
     refund = {"amount": {"minor": 100, "currency": "EUR"}, "reason": "test"}
     assert sb.post(f"/v1/payments/{paid['payment_id']}/refunds", finance, refund).status_code == 201
 
-    gateway = ProviderPayoutGateway(sb.runtime.use_cases.payment_gateways()["stripe"], lambda p: f"acct_{p}")
-    sb.runtime.use_cases.payout_gateway.override(providers.Object(gateway))
+    assert isinstance(sb.runtime.use_cases.payout_gateway(), ProviderPayoutGateway)  # paying through Stripe
     world = EscrowWorld.over(sb.runtime, sb.clock)
-    earner = world.user("earner", Persona.PROVIDER)
+    earner_auth = sb.user("earner", Persona.PROVIDER)
+    earner = sb.actor(earner_auth)
+    registered = sb.put("/v1/payout-destinations/stripe", earner_auth, {"destination": "acct_1EarnerConnected"})
+    assert registered.status_code == 200, registered.text
     world.deposit(earner, world.wallet(earner).wallet_id, Money.of(5_000, "EUR"))
     payout = world.request_payout(earner, Money.of(1_000, "EUR"))
     world.execute_payout(TIMERS, payout.payout_id, key())

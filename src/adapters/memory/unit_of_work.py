@@ -17,6 +17,7 @@ from adapters.memory.notifications import (
     NotificationRows,
 )
 from adapters.memory.payments import MemoryPayments, MemoryProviderEventInbox, PaymentsTables
+from adapters.memory.payout_destinations import MemoryPayoutDestinations
 from core.escrow.domain import Contract, ContractId, ContractNotFound, Payout, PayoutId, PayoutNotFound
 from core.identity.domain import ApiToken, HandleTaken, TokenNotFound, User, UserNotFound
 from core.identity.ports import ChainHead
@@ -33,6 +34,7 @@ from core.ledger.domain import (
 from core.ledger.ports import EntryCursor, SnapshotLine, StoredSnapshot
 from core.ledger.use_cases.book import LedgerBook
 from core.messaging.domain import DeadLetter, Heartbeat, OutboxStats
+from core.payments.destinations import PayoutDestination
 from core.shared.actor import Persona
 from core.shared.audit import GENESIS_HASH, AuditDraft, AuditRecord, chain_for, seal
 from core.shared.errors import ConcurrentUpdate
@@ -129,6 +131,7 @@ class MemoryStore:
         self.leases: dict[str, tuple[str, datetime]] = {}
         self.seq = itertools.count(1)
         self.notifications = NotificationRows()
+        self.payout_destinations: dict[tuple[str, str], PayoutDestination] = {}
 
 
 def _copy(obj: R) -> R:
@@ -159,6 +162,7 @@ class MemoryUnitOfWork:
         self.timers = _Timers(self)
         self.payments = MemoryPayments(self)
         self.provider_events = MemoryProviderEventInbox(self)
+        self.payout_destinations = MemoryPayoutDestinations(self)
         self.outbox_feed = _OutboxFeed(self)
         self.inbox = _Inbox(self)
         self.dead_letters = _DeadLetters(self)
@@ -742,4 +746,9 @@ if TYPE_CHECKING:  # mypy proves the adapter fits the ports (the contract tests 
     from core.payments.ports import PaymentsUnitOfWork
 
     def _fits_payments(uow: MemoryUnitOfWork) -> PaymentsUnitOfWork:
+        return uow
+
+    from core.payments.ports import PayoutDestinationsUnitOfWork
+
+    def _fits_payout_destinations(uow: MemoryUnitOfWork) -> PayoutDestinationsUnitOfWork:
         return uow

@@ -224,6 +224,8 @@ def payment_row(payment: Payment) -> dict[str, Any]:
         "client_action": None if action is None else {"kind": action.kind, "url": action.url, "data": action.data},
         "failure_reason": payment.failure_reason,
         "captured_at": payment.captured_at,
+        "captured_currency": None if payment.captured is None else payment.captured.currency.code,
+        "captured_minor": None if payment.captured is None else payment.captured.minor,
         "capture_entry_id": payment.capture_entry_id,
         "unknown_since": payment.unknown_since,
         "hold_deadline": payment.hold_deadline,
@@ -268,6 +270,7 @@ def _refund_from(row: RowMapping) -> Refund:
 
 def _payment_from(head: RowMapping, refunds: list[Refund]) -> Payment:
     contract_id, action, entry = head["p_escrow_contract_id"], head["p_client_action"], head["p_capture_entry_id"]
+    captured = head["p_captured_minor"]
     return Payment(
         id=PaymentId(head["p_id"]),
         payer_id=head["p_payer_id"],
@@ -288,6 +291,7 @@ def _payment_from(head: RowMapping, refunds: list[Refund]) -> Payment:
         else ClientAction(kind=action["kind"], url=action.get("url"), data=action.get("data") or {}),
         failure_reason=head["p_failure_reason"],
         captured_at=head["p_captured_at"],
+        captured=None if captured is None else Money(int(captured), Currency(head["p_captured_currency"])),
         capture_entry_id=None if entry is None else EntryId(entry),
         refunds=refunds,
         unknown_since=head["p_unknown_since"],

@@ -10,7 +10,7 @@ the index that journal exports page by, ``ix_journal_entries_occurred_at``, with
 messaging's (``inbox``, ``dead_letters``, ``worker_heartbeats``, ``leases``) and the
 outbox's indexes with 0004. Dead letters are append-only too (triggers, as for audit).
 In-app ``notifications`` come with 0005; payments' (``payments``, ``payment_refunds``,
-``provider_events``, ``provider_breakers``) with 0006.
+``provider_events``, ``provider_breakers``) with 0006; ``payout_destinations`` with 0007.
 """
 
 from __future__ import annotations
@@ -420,12 +420,16 @@ payments = Table(
     Column("client_action", JsonText, nullable=True),  # {"kind", "url", "data"}
     Column("failure_reason", Text, nullable=False),
     Column("captured_at", UtcDateTime, nullable=True),
+    # What the provider reported capturing (the ledger credits it, up to the intent).
+    Column("captured_currency", String(CURRENCY), nullable=True),
+    Column("captured_minor", BigInteger, nullable=True),
     Column("capture_entry_id", String(ID), nullable=True),
     Column("unknown_since", UtcDateTime, nullable=True),
     Column("hold_deadline", UtcDateTime, nullable=True),
     Column("updated_at", UtcDateTime, nullable=True),
     Column("version", Integer, nullable=False),
     CheckConstraint("amount_minor > 0", name="ck_payments_amount_positive"),
+    CheckConstraint("(captured_currency IS NULL) = (captured_minor IS NULL)", name="ck_payments_captured_money"),
     CheckConstraint(
         "(escrow_contract_id IS NULL) = (escrow_milestone_id IS NULL)", name="ck_payments_escrow_both_or_neither"
     ),
@@ -505,6 +509,20 @@ provider_breakers = Table(
     Column("opened_at", UtcDateTime, nullable=True),
     Column("changed_at", UtcDateTime, nullable=False, server_default=text("CURRENT_TIMESTAMP")),
     CheckConstraint("consecutive_failures >= 0", name="ck_provider_breakers_failures"),
+)
+
+# --- payout destinations (revision 0007) -----------------------------------------------
+# Where a provider pays a payee: one row per (payee, provider), replaced in place.
+
+payout_destinations = Table(
+    "payout_destinations",
+    metadata,
+    Column("payee_id", String(ID), nullable=False),
+    Column("provider", String(PROVIDER), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("payee_id", "provider", name="pk_payout_destinations"),
 )
 
 # Chains the migration pre-creates head rows for (the settings allow 1..256 chains).

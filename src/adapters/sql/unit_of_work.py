@@ -86,6 +86,7 @@ from adapters.sql.notifications import (
     notification_statements,
 )
 from adapters.sql.payments import SqlPayments, SqlProviderEventInbox, payment_statements
+from adapters.sql.payout_destinations import SqlPayoutDestinations, destination_statements
 from core.escrow.ports import Book, Contracts, Parties, Payouts
 from core.identity.domain import ApiToken, HandleTaken, TokenNotFound, User, UserNotFound
 from core.identity.ports import ApiTokens, AuditLog, ChainHead, Users
@@ -104,7 +105,7 @@ from core.ledger.use_cases.book import LedgerBook
 from core.messaging.domain import DeadLetter, Heartbeat, OutboxStats
 from core.messaging.ports import DeadLetters, Heartbeats, Inbox, Leases, OutboxFeed
 from core.notifications.ports import ContractParties, Notifications, WalletOwners
-from core.payments.ports import Payments, ProviderEventInbox
+from core.payments.ports import Payments, PayoutDestinations, ProviderEventInbox
 from core.shared.audit import GENESIS_HASH, AuditDraft, AuditRecord, AuditTrail, chain_for, seal
 from core.shared.errors import ConcurrentUpdate
 from core.shared.events import DomainEvent, EventEnvelope
@@ -120,7 +121,7 @@ if TYPE_CHECKING:
     from core.ledger.ports import LedgerUnitOfWork
     from core.messaging.ports import MessagingUnitOfWork
     from core.notifications.ports import NotificationsUnitOfWork
-    from core.payments.ports import PaymentsUnitOfWork
+    from core.payments.ports import PaymentsUnitOfWork, PayoutDestinationsUnitOfWork
 
 R = TypeVar("R")
 
@@ -184,6 +185,9 @@ class SqlUnitOfWork:
         paying = payment_statements(self.statements.dialect)
         self.payments: Payments = SqlPayments(self, paying)
         self.provider_events: ProviderEventInbox = SqlProviderEventInbox(self, paying)
+        self.payout_destinations: PayoutDestinations = SqlPayoutDestinations(
+            self, destination_statements(self.statements.dialect)
+        )
         # The ledger as escrow posts to it, in this same transaction.
         self.book: Book = LedgerBook(self)
 
@@ -1109,4 +1113,7 @@ if TYPE_CHECKING:  # mypy proves the adapter fits the ports (the contract tests 
         return uow
 
     def _fits_payments(uow: SqlUnitOfWork) -> PaymentsUnitOfWork:
+        return uow
+
+    def _fits_payout_destinations(uow: SqlUnitOfWork) -> PayoutDestinationsUnitOfWork:
         return uow

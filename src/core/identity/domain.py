@@ -96,6 +96,11 @@ PERMISSIONS: Mapping[str, frozenset[Persona]] = MappingProxyType(
         "payments.events.apply": frozenset(),
         "payments.unknown.resolve": frozenset(),
         "payments.hold_deadline.check": frozenset(),
+        # Payout destinations: those who are paid register and read their own; support,
+        # finance and admin read anyone's (to help them).
+        "payments.payout_destination.register": _PROVIDING,
+        "payments.payout_destination.read": _PROVIDING | {_SUPPORT, _FINANCE, _ADMIN},
+        "payments.payout_destination.read_any": frozenset({_SUPPORT, _FINANCE, _ADMIN}),
         # Messaging: dead letters and the relay's status, for staff.
         "messaging.dead_letters.read": frozenset({_SUPPORT, _FINANCE, _ADMIN}),
         "messaging.status.read": frozenset({_SUPPORT, _FINANCE, _ADMIN}),

@@ -528,6 +528,8 @@ class Payment:
     client_action: ClientAction | None = None
     failure_reason: str = ""
     captured_at: datetime | None = None
+    # What the provider reported capturing, when it said; None: the intent's amount.
+    captured: Money | None = None
     capture_entry_id: EntryId | None = None
     refunds: list[Refund] = field(factory=list)
     unknown_since: datetime | None = None
@@ -596,6 +598,28 @@ class Payment:
 
     # -- facts from the provider --
 
+    def capture_reported(self, amount: Money) -> bool:
+        """The amount the provider says it captured. Recorded until the capture is posted
+        (of two reports, the lower counts); afterwards the books keep what was credited.
+        True if it differs from the intent (someone must look)."""
+        if self.capture_entry_id is None:
+            known = self.captured
+            if known is None or (known.currency == amount.currency and amount.minor < known.minor):
+                self.captured = amount
+        return amount != self.amount
+
+    @property
+    def credited(self) -> Money:
+        """What the capture credits the payer: what the provider reported capturing, never
+        more than the intent (an excess stays in gateway clearing for finance), nothing
+        if it captured another currency (the alert tells finance)."""
+        captured = self.captured
+        if captured is None:
+            return self.amount
+        if captured.currency != self.amount.currency:
+            return Money(0, self.amount.currency)
+        return Money(min(max(captured.minor, 0), self.amount.minor), self.amount.currency)
+
     def observe(self, status: ProviderStatus, *, at: datetime, reason: str = "") -> bool:
         """Take the higher-ranked status (the machine never goes back); True if the status
         moved. PROCESSING only tells us the provider has it: an unknown payment is
@@ -630,7 +654,7 @@ class Payment:
         """A refund fact from the provider: updates the known refund (by our id, then by
         its provider reference) or records one made outside gigcore (in the provider's
         dashboard). Returns the refund."""
-        refund = self._find_refund(refund_id, provider_refund_reference, amount)
+        refund = self._find_refund(refund_id, provider_refund_reference)
         if refund is None:
             if amount is None:
                 raise InvalidInput("amount", "a refund the payment does not know must carry its amount")
@@ -659,8 +683,9 @@ class Payment:
 
     @property
     def refundable(self) -> Money:
+        """What is left to refund: never above what was captured and credited."""
         used = sum(r.amount.minor for r in self.refunds if r.counts)
-        return Money(max(self.amount.minor - used, 0), self.amount.currency)
+        return Money(max(self.credited.minor - used, 0), self.amount.currency)
 
     def request_refund(self, amount: Money, *, by: str, at: datetime, refund_id: RefundId | None = None) -> Refund:
         """A new pending refund within what is left. Raises PaymentNotCaptured,
@@ -693,25 +718,16 @@ class Payment:
             sum(r.amount.minor for r in self.refunds if r.status is RefundStatus.SUCCEEDED), self.amount.currency
         )
 
-    def _find_refund(self, refund_id: str | None, reference: str | None, amount: Money | None) -> Refund | None:
+    def _find_refund(self, refund_id: str | None, reference: str | None) -> Refund | None:
+        # By ids only, never by amount: a refund made in the provider's dashboard for the
+        # same amount as our pending one (whose answer was lost) is another refund, and
+        # taking it for ours would pay the payer twice. Every provider echoes our refund id.
         for r in self.refunds:
             if refund_id is not None and r.id == refund_id:
                 return r
         for r in self.refunds:
             if reference is not None and r.provider_reference == reference:
                 return r
-        if refund_id is None:
-            # Our own refund whose answer (and so its reference) we have not recorded yet,
-            # reported by a provider that does not echo our refund id: the oldest pending
-            # one without a reference stands for it, rather than a second (dashboard) refund.
-            for r in self.refunds:
-                if (
-                    r.status is RefundStatus.PENDING
-                    and r.provider_reference is None
-                    and r.requested_by != "provider"
-                    and (amount is None or r.amount == amount)
-                ):
-                    return r
         return None
 
     def _derive_refund_status(self) -> None:
@@ -720,7 +736,7 @@ class Payment:
         refunded = self.refunded.minor
         if refunded <= 0:
             self.status = PaymentStatus.CAPTURED
-        elif refunded >= self.amount.minor:
+        elif refunded >= self.credited.minor:
             self.status = PaymentStatus.REFUNDED
         else:
             self.status = PaymentStatus.PARTIALLY_REFUNDED
@@ -1050,6 +1066,7 @@ class AlertKind(enum.Enum):
     REFUND_UNFUNDED = "refund_unfunded"
     UNKNOWN_UNRESOLVED = "unknown_unresolved"
     FOREIGN_PROVIDER_EVENT = "foreign_provider_event"  # a provider we did not route to reports a capture
+    REFUND_CURRENCY_MISMATCH = "refund_currency_mismatch"  # a refund event in another currency (not applied)
 
 
 @frozen(kw_only=True)

@@ -34,6 +34,7 @@ from typing import Protocol
 
 from attrs import frozen
 
+from core.payments.destinations import PayoutDestination
 from core.payments.domain import (  # noqa: F401  (named in the docstrings)
     BreakerState,
     ChargeRequest,
@@ -246,3 +247,31 @@ class PaymentsUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def book(self) -> PaymentsBook: ...
+
+
+# ---- payout destinations (``core.payments.destinations``) ----------------------------
+
+
+class PayoutDestinations(Protocol):
+    """Payees' payout destinations, one per (payee, provider), inside one unit of work.
+    Values are stored as given (the use case validated them)."""
+
+    def put(self, destination: PayoutDestination) -> PayoutDestination | None:
+        """Store the destination, replacing the payee's one at that provider; returns the
+        one it replaced (None: there was none). Under concurrency the second of two
+        writers for the same (payee, provider) waits for the first and then replaces it
+        (when both were first registrations, both may answer None)."""
+        ...
+
+    def get(self, payee_id: str, provider: str) -> PayoutDestination | None:
+        """The payee's destination at the provider; None when they registered none."""
+        ...
+
+    def of_payee(self, payee_id: str) -> list[PayoutDestination]:
+        """All the payee's destinations, ordered by provider."""
+        ...
+
+
+class PayoutDestinationsUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def payout_destinations(self) -> PayoutDestinations: ...

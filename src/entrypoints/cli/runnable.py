@@ -49,8 +49,10 @@ from core.messaging.use_cases.list_dead_letters import ListDeadLettersQuery
 from core.notifications.use_cases.list_notifications import ListNotificationsQuery
 from core.notifications.use_cases.mark_notifications_read import MarkNotificationsReadCommand
 from core.payments.use_cases.get_payment import GetPaymentQuery
+from core.payments.use_cases.get_payout_destinations import GetPayoutDestinationsQuery
 from core.payments.use_cases.reconcile_provider import ReconcileProviderCommand
 from core.payments.use_cases.refund_payment import RefundPaymentCommand
+from core.payments.use_cases.register_payout_destination import RegisterPayoutDestinationCommand
 from core.payments.use_cases.start_top_up import StartTopUpCommand
 from core.shared.money import Currency, Money
 
@@ -293,6 +295,18 @@ RUNNABLE: tuple[Runnable, ...] = (
         "reconcile_provider",
         ReconcileProviderCommand,
         "Match a provider's settlement report for [--start, --end) against our books (finance).",
+    ),
+    Runnable(
+        "register-payout-destination",
+        "register_payout_destination",
+        RegisterPayoutDestinationCommand,
+        "Register where --provider pays you (--destination: acct_…, an Adyen id, a PayPal email or payer id).",
+    ),
+    Runnable(
+        "get-payout-destinations",
+        "get_payout_destinations",
+        GetPayoutDestinationsQuery,
+        "Your payout destinations, one per provider; support, finance, admin: a member's (--payee-id).",
     ),
     Runnable(
         "notifications.list",

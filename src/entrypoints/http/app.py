@@ -28,6 +28,10 @@ from entrypoints.http.controllers.health import Readiness, live, provide_readine
 from entrypoints.http.controllers.identity import me
 from entrypoints.http.controllers.notifications import NotificationsController
 from entrypoints.http.controllers.payments import PaymentsController, payments_dependencies, reconcile
+from entrypoints.http.controllers.payout_destinations import (
+    PayoutDestinationsController,
+    payout_destinations_dependencies,
+)
 from entrypoints.http.controllers.payouts import PayoutsController, earnings
 from entrypoints.http.controllers.snapshots import take_snapshots
 from entrypoints.http.controllers.transfers import transfer
@@ -118,6 +122,7 @@ def create_app(
             earnings,
             NotificationsController,
             PaymentsController,
+            PayoutDestinationsController,
             reconcile,
             me,
         ],
@@ -135,6 +140,7 @@ def create_app(
         dependencies={
             **runtime_dependencies(runtime),
             **payments_dependencies(runtime),
+            **payout_destinations_dependencies(runtime),
             "readiness": Provide(provide_readiness_for(readiness), sync_to_thread=False),
             "metrics_registry": Provide(provide_registry_for(metrics), sync_to_thread=False),
         },

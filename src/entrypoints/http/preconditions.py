@@ -1,6 +1,6 @@
 """What a request must satisfy before any use case runs: no NUL character anywhere (a
 PostgreSQL text value cannot hold one, so it could only fail later, as a 500); and for a
-POST, an Idempotency-Key header and a body that fits the route's schema exactly.
+POST (and PUT), an Idempotency-Key header and a body that fits the route's schema exactly.
 
 Litestar converts request data leniently (msgspec with ``strict=False``): it would take
 ``"1050"``, ``1050.0`` or ``1e3`` for an integer amount. Money must never be guessed, so
@@ -156,14 +156,14 @@ def decode_strictly(raw: bytes, schema: Any) -> Any:
 
 async def check_preconditions(request: Request[Any, Any, Any]) -> None:
     """``before_request`` hook of the /v1 router. For every request: no NUL in the path or
-    the query. For a POST: the Idempotency-Key first, then the body (reading it enforces
-    the body size limit: 413)."""
+    the query. For a POST or PUT: the Idempotency-Key first, then the body, decoded
+    strictly (unknown fields refused; reading it enforces the body size limit: 413)."""
     if NUL in request.scope.get("path", ""):
         raise _refuse_nul("(path)")
     for name, value in request.query_params.multi_items():
         if NUL in name or NUL in value:
             raise _refuse_nul(f"query.{name.replace(NUL, '')}")
-    if request.method != "POST":
+    if request.method not in ("POST", "PUT"):
         return
     require_idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
     data = request.route_handler.parsed_fn_signature.parameters.get("data")

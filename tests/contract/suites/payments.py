@@ -91,6 +91,7 @@ def a_full_payment() -> Payment:
         ),
         failure_reason="an earlier decline: 05 do not honour",
         captured_at=T0 + timedelta(minutes=3, microseconds=7),
+        captured=Money(120_000, JPY),
         capture_entry_id=EntryId(new_id("ent")),
         refunds=[
             Refund(
@@ -179,6 +180,7 @@ def payments(draw: st.DrawFn) -> Payment:
         else None,
         failure_reason=draw(_text),
         captured_at=draw(st.one_of(st.none(), _moments)),
+        captured=draw(st.one_of(st.none(), st.builds(Money, st.integers(0, MAX_MOVEMENT), _currencies))),
         capture_entry_id=draw(st.one_of(st.none(), _ids.map(EntryId))),
         refunds=refunds,
         unknown_since=draw(st.one_of(st.none(), _moments)),

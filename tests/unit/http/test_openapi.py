@@ -65,7 +65,9 @@ def test_every_post_documents_a_required_idempotency_key() -> None:
     assert len(webhooks) == 3  # deduplicated by the provider's event id, not by an Idempotency-Key
     for operation in webhooks:
         assert not [p for p in operation.get("parameters", []) if p["in"] == "header"]
-    for operation in posts:
+    puts = [ops["put"] for ops in document["paths"].values() if "put" in ops]
+    assert len(puts) == 1  # payout destinations
+    for operation in posts + puts:
         headers = [p for p in operation["parameters"] if p["in"] == "header"]
         assert [(h["name"], h["required"]) for h in headers] == [("Idempotency-Key", True)]
 

@@ -23,6 +23,7 @@ from core.payments.domain import (
     PayoutResult,
     ProviderPayment,
     ProviderStatus,
+    RefundId,
     RefundRequest,
     RefundResult,
     RefundStatus,
@@ -51,6 +52,7 @@ class FakeRefund:
     amount: Money
     key: str
     booked_at: datetime
+    refund_id: RefundId  # ours, echoed in its webhooks (as every real provider does)
 
 
 class FakePaymentGateway:
@@ -68,6 +70,7 @@ class FakePaymentGateway:
         self.unavailable = False  # every call: certainly no effect
         self.lose_answers = 0  # the next N calls take effect, but the answer is lost
         self.lookups_unavailable = False
+        self.capture_next_minor: int | None = None  # the next charge takes this, not what was asked
         self._declines: list[str] = []
         self.calls = 0
 
@@ -113,8 +116,11 @@ class FakePaymentGateway:
             return GatewayDeclined(self._name, self._declines.pop(0))
         reference = f"{self._name}_ch_{len(self.charges) + 1:04d}"
         status = self.next_status
+        taken = request.amount
+        if self.capture_next_minor is not None:
+            taken, self.capture_next_minor = Money(self.capture_next_minor, request.amount.currency), None
         self.charges[reference] = FakeCharge(
-            reference, request.payment_id, request.amount, status, request.idempotency_key, self._now()
+            reference, request.payment_id, taken, status, request.idempotency_key, self._now()
         )
         action = (
             ClientAction(kind="redirect", url=f"https://{self._name}.test/3ds/{reference}")
@@ -125,7 +131,7 @@ class FakePaymentGateway:
             provider=self._name,
             provider_reference=reference,
             status=status,
-            amount=request.amount,
+            amount=taken,  # what the provider says it took
             client_action=action,
         )
 
@@ -141,7 +147,12 @@ class FakePaymentGateway:
                     charge.refunded += request.amount.minor
                     reference = f"{self._name}_re_{len(self.refunds) + 1:04d}"
                     self.refunds[reference] = FakeRefund(
-                        reference, charge.reference, request.amount, request.idempotency_key, self._now()
+                        reference,
+                        charge.reference,
+                        request.amount,
+                        request.idempotency_key,
+                        self._now(),
+                        request.refund_id,
                     )
                     answer = RefundResult(provider_refund_reference=reference, status=RefundStatus.SUCCEEDED)
                 self._answers[request.idempotency_key] = answer

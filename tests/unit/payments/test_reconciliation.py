@@ -8,6 +8,8 @@ from core.payments.domain import (
     MatchKind,
     OurSide,
     PaymentId,
+    ProviderEventKind,
+    ProviderStatus,
     SettlementKind,
     SettlementLine,
     reconcile,
@@ -16,7 +18,7 @@ from core.payments.use_cases.reconcile_provider import ReconcileProviderCommand,
 from core.shared.actor import Actor, Persona
 from core.shared.authorization import Forbidden
 from core.shared.ids import correlation_id
-from tests.unit.payments.world import PaymentsWorld, client, eur, key, operator
+from tests.unit.payments.world import PaymentsWorld, client, eur, key, operator, provider_event
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -103,3 +105,23 @@ def test_only_finance_reconciles() -> None:
     world = PaymentsWorld()
     with pytest.raises(Forbidden):
         _reconcile(world, operator(Persona.SUPPORT), T0, T0 + timedelta(days=1))
+
+
+def test_a_short_capture_reconciles_against_what_the_ledger_credited() -> None:
+    # The provider took 900 of a 1,000 intent; the ledger credited 900 (and alerted): the
+    # provider's settlement of 900 matches our books, it is no amount mismatch.
+    world, alice = PaymentsWorld(), client()
+    start = world.clock.now()
+    world.gateways["stripe"].next_status = ProviderStatus.PROCESSING
+    view = world.top_up(alice, 1_000)
+    reference = view.provider_reference or ""
+    world.deliver(
+        provider_event(
+            "stripe", "evt_short", ProviderEventKind.PAYMENT_CAPTURED, reference, at=world.clock.now(), amount=eur(900)
+        )
+    )
+    settled = world.gateways["stripe"].charges[reference]
+    settled.amount, settled.status = eur(900), ProviderStatus.CAPTURED
+    report = _reconcile(world, operator(Persona.FINANCE), start, start + timedelta(hours=1))
+    assert report.discrepancies == ()
+    assert report.matched == 1

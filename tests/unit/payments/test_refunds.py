@@ -118,6 +118,7 @@ def test_a_refund_whose_answer_is_lost_stays_pending_and_its_webhook_finishes_it
             at=world.clock.now(),
             amount=eur(250),
             refund_reference=refund.reference,
+            refund_id=refund.refund_id,
         )
     )
     payment = world.payment(view.payment_id)

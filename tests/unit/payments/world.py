@@ -20,6 +20,7 @@ from core.payments.domain import (
     PaymentView,
     ProviderEvent,
     ProviderEventKind,
+    RefundId,
     Route,
     RoutingPolicy,
 )
@@ -198,6 +199,7 @@ def provider_event(
     payment_id: PaymentId | None = None,
     amount: Money | None = None,
     refund_reference: str | None = None,
+    refund_id: RefundId | None = None,
 ) -> ProviderEvent:
     return ProviderEvent(
         provider=provider,
@@ -208,4 +210,5 @@ def provider_event(
         payment_id=payment_id,
         amount=amount,
         refund_reference=refund_reference,
+        refund_id=refund_id,
     )

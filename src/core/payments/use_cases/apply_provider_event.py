@@ -60,6 +60,7 @@ class EventOutcome:
     IGNORED = "ignored"  # of no interest to payments (payouts, other kinds)
     MISSING = "missing"  # not in the inbox (never received)
     FOREIGN = "foreign"  # names our payment, but comes from a provider it did not go through (alerted)
+    REJECTED = "rejected"  # cannot be booked (a refund in another currency): alerted, never retried
 
 
 @frozen(kw_only=True)
@@ -237,6 +238,8 @@ def apply_stored_event(
     if changed or events:
         uow.payments.save(payment)
     outcome = EventOutcome.APPLIED if changed else EventOutcome.NO_CHANGE
+    if any(isinstance(a, PaymentAlertRaised) and a.kind is AlertKind.REFUND_CURRENCY_MISMATCH for a in alerts):
+        outcome = EventOutcome.REJECTED
     uow.provider_events.mark_applied(event.provider, event.provider_event_id, at=now, outcome=outcome)
     return Change(
         result=ApplyProviderEventResult(outcome=outcome, payment_id=payment.id, status=payment.status.value),

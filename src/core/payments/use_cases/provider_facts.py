@@ -4,7 +4,8 @@ Shared by every use case that learns something from a provider (the charge answe
 webhook event, a janitor lookup), so the rules live once:
 
 - ``apply_event`` moves the payment's monotonic state machine with one provider event;
-- ``settle_ledger`` posts, exactly once each, the capture (clearing -> wallet), every
+- ``settle_ledger`` posts, exactly once each, the capture (clearing -> wallet: what the
+  provider reported capturing, never more than the intent), every
   succeeded refund not yet posted (wallet -> clearing) and the reversal of every failed
   refund that was posted (clearing -> wallet). Exactly once because the payment records
   each entry's id and is saved, under its lock and version, in the same transaction as
@@ -57,24 +58,29 @@ def apply_event(payment: Payment, event: ProviderEvent, *, at: datetime) -> tupl
         if event.provider_reference is not None and payment.provider_reference is None:
             payment.provider_reference = event.provider_reference
             changed = True
-        if (
-            event.kind is ProviderEventKind.PAYMENT_CAPTURED
-            and event.amount is not None
-            and event.amount != payment.amount
-        ):
+        if event.kind is ProviderEventKind.PAYMENT_CAPTURED and event.amount is not None:
+            alerts.extend(capture_reported(payment, event.amount, provider=event.provider, at=at))
+        return changed, alerts
+    if event.kind in (ProviderEventKind.PAYMENT_REFUNDED, ProviderEventKind.REFUND_FAILED):
+        if event.amount is not None and event.amount.currency != payment.amount.currency:
+            # Never booked (the wallet is in the payment's currency), and raising would only
+            # redeliver it until it is dead-lettered: the event is applied as an alert.
             alerts.append(
                 PaymentAlertRaised(
                     event_id=_event_id(),
                     occurred_at=at,
                     aggregate_id=payment.id,
-                    kind=AlertKind.CAPTURED_AMOUNT_MISMATCH,
+                    kind=AlertKind.REFUND_CURRENCY_MISMATCH,
                     provider=event.provider,
                     payment_id=payment.id,
-                    summary=f"{event.provider} captured {event.amount} for payment {payment.id} of {payment.amount}",
+                    summary=(
+                        f"{event.provider} reports {event.kind.value} of {event.amount} "
+                        f"(refund {event.refund_reference or event.refund_id or '?'}) "
+                        f"for payment {payment.id} of {payment.amount}; not applied"
+                    ),
                 )
             )
-        return changed, alerts
-    if event.kind in (ProviderEventKind.PAYMENT_REFUNDED, ProviderEventKind.REFUND_FAILED):
+            return False, alerts
         refund_status = (
             RefundStatus.SUCCEEDED if event.kind is ProviderEventKind.PAYMENT_REFUNDED else RefundStatus.FAILED
         )
@@ -88,6 +94,27 @@ def apply_event(payment: Payment, event: ProviderEvent, *, at: datetime) -> tupl
         )
         return before != [(r.id, r.status) for r in payment.refunds], alerts
     return False, alerts
+
+
+def capture_reported(payment: Payment, amount: Money, *, provider: str, at: datetime) -> list[DomainEvent]:
+    """Record the amount a provider says it captured (the ledger credits it, never more
+    than the intent); an alert when it differs from the intent."""
+    if not payment.capture_reported(amount):
+        return []
+    return [
+        PaymentAlertRaised(
+            event_id=_event_id(),
+            occurred_at=at,
+            aggregate_id=payment.id,
+            kind=AlertKind.CAPTURED_AMOUNT_MISMATCH,
+            provider=provider,
+            payment_id=payment.id,
+            summary=(
+                f"{provider} captured {amount} for payment {payment.id} of {payment.amount}; "
+                f"{payment.credited} credited"
+            ),
+        )
+    ]
 
 
 def settle_ledger(
@@ -107,12 +134,15 @@ def settle_ledger(
         owner_id=PLATFORM, kind=AccountKinds.GATEWAY_CLEARING, currency=currency, label=payment.provider, at=at
     )
     wallet = book.account(owner_id=payment.payer_id, kind=AccountKinds.WALLET, currency=currency, at=at)
-    if payment.capture_entry_id is None:
+    # What the provider took, never more than the intent: a shortfall credited as the
+    # intent would be money the platform never received; an excess stays in clearing.
+    credited = payment.credited
+    if payment.capture_entry_id is None and credited.minor > 0:
         payment.capture_entry_id = book.post(
             kind=EntryKinds.CAPTURE,
             memo=f"payment {payment.id} captured by {payment.provider}",
             initiated_by=initiated_by,
-            legs=[(clearing, payment.amount.negated()), (wallet, payment.amount)],
+            legs=[(clearing, credited.negated()), (wallet, credited)],
             at=at,
         )
         events.append(
@@ -122,7 +152,7 @@ def settle_ledger(
                 aggregate_id=payment.id,
                 payment_id=payment.id,
                 payer_id=payment.payer_id,
-                amount=payment.amount,
+                amount=credited,
                 provider=payment.provider,
                 purpose=payment.purpose,
                 escrow=payment.escrow,

@@ -171,7 +171,11 @@ def _our_side(payment: Payment, start: datetime, end: datetime) -> list[OurSide]
     if payment.captured_at is not None and start <= payment.captured_at < end:
         sides.append(
             OurSide(
-                provider_reference=reference, kind=SettlementKind.CHARGE, amount=payment.amount, payment_id=payment.id
+                # What the ledger credited for it (a short capture credits what was taken).
+                provider_reference=reference,
+                kind=SettlementKind.CHARGE,
+                amount=payment.credited,
+                payment_id=payment.id,
             )
         )
     for refund in payment.refunds:

@@ -19,7 +19,7 @@ from core.payments.domain import (
     resolve_delay,
 )
 from core.payments.ports import PaymentsUnitOfWork
-from core.payments.use_cases.provider_facts import DEFAULT_HOLD_WARNING, after_change
+from core.payments.use_cases.provider_facts import DEFAULT_HOLD_WARNING, after_change, capture_reported
 from core.payments.use_cases.routing import Router
 from core.shared.actor import Actor
 from core.shared.authorization import Authorizer, Forbidden
@@ -28,6 +28,7 @@ from core.shared.errors import DomainError, ErrorCategory, InvalidInput
 from core.shared.events import DomainEvent
 from core.shared.idempotency import IdempotencyKeyReused
 from core.shared.ids import CorrelationId, EventId, IdempotencyKey, new_id
+from core.shared.money import Money
 from core.shared.time import Clock
 from core.shared.timers import OBSOLETE, Timer
 
@@ -54,6 +55,7 @@ class LookupAnswer:
     provider_reference: str | None = None
     status: str | None = None
     error: str | None = None
+    amount: Money | None = None  # what the provider's record says it took
 
 
 @frozen(kw_only=True)
@@ -160,7 +162,9 @@ class ResolveUnknownPayments:
             return LookupAnswer(found=False, error=error.code)
         if found is None:
             return LookupAnswer(found=False)
-        return LookupAnswer(found=True, provider_reference=found.provider_reference, status=found.status.value)
+        return LookupAnswer(
+            found=True, provider_reference=found.provider_reference, status=found.status.value, amount=found.amount
+        )
 
     def _body(
         self, command: ResolveTimerCommand, payment_id: PaymentId
@@ -181,15 +185,19 @@ class ResolveUnknownPayments:
             answer = command.answer
             events: list[DomainEvent] = []
             if answer.found and answer.status is not None and answer.provider_reference is not None:
+                status = ProviderStatus(answer.status)
                 payment.answered(
                     ChargeResult(
                         provider=payment.provider or "",
                         provider_reference=answer.provider_reference,
-                        status=ProviderStatus(answer.status),
-                        amount=payment.amount,
+                        status=status,
+                        amount=answer.amount if answer.amount is not None else payment.amount,
                     ),
                     at=now,
                 )
+                if status is ProviderStatus.CAPTURED and answer.amount is not None:
+                    # The same rule as a capture webhook: credit what it took, up to the intent.
+                    events.extend(capture_reported(payment, answer.amount, provider=payment.provider or "", at=now))
             elif not answer.found and answer.error is None and now - payment.created_at >= NOT_FOUND_GRACE:
                 payment.declined("the provider has no record of the charge: it never reached it", at=now)
             events.extend(

@@ -27,7 +27,7 @@ from core.payments.domain import (
     resolve_delay,
 )
 from core.payments.ports import PaymentsUnitOfWork
-from core.payments.use_cases.provider_facts import DEFAULT_HOLD_WARNING, after_change, apply_event
+from core.payments.use_cases.provider_facts import DEFAULT_HOLD_WARNING, after_change, apply_event, capture_reported
 from core.payments.use_cases.routing import Router
 from core.shared.actor import Actor
 from core.shared.authorization import Authorizer
@@ -79,6 +79,7 @@ class RecordChargeCommand:
     status: ProviderStatus | None = None
     provider_reference: str | None = None
     client_action: ClientAction | None = None
+    amount: Money | None = None  # what the provider says it charged (a capture: the ledger credits it)
     reason: str = ""
     next_provider: str | None = None
 
@@ -204,6 +205,7 @@ class StartTopUp:
                 status=result.status,
                 provider_reference=result.provider_reference,
                 client_action=result.client_action,
+                amount=result.amount,
             )
         view = self._runner.run(
             record,
@@ -299,6 +301,8 @@ class StartTopUp:
                     ),
                     at=now,
                 )
+                if command.status is ProviderStatus.CAPTURED and command.amount is not None:
+                    events.extend(capture_reported(payment, command.amount, provider=command.provider, at=now))
                 # Webhooks that overtook the answer wait in the inbox for the reference.
                 for stored in uow.provider_events.unapplied_for(command.provider, command.provider_reference):
                     _, alerts = apply_event(payment, stored.event, at=now)

@@ -44,12 +44,15 @@ def upgrade() -> None:
         sa.Column("client_action", sa.Text, nullable=True),
         sa.Column("failure_reason", sa.Text, nullable=False),
         sa.Column("captured_at", UTC_DATETIME, nullable=True),
+        sa.Column("captured_currency", sa.String(CURRENCY), nullable=True),
+        sa.Column("captured_minor", sa.BigInteger, nullable=True),
         sa.Column("capture_entry_id", sa.String(ID), nullable=True),
         sa.Column("unknown_since", UTC_DATETIME, nullable=True),
         sa.Column("hold_deadline", UTC_DATETIME, nullable=True),
         sa.Column("updated_at", UTC_DATETIME, nullable=True),
         sa.Column("version", sa.Integer, nullable=False),
         sa.CheckConstraint("amount_minor > 0", name="ck_payments_amount_positive"),
+        sa.CheckConstraint("(captured_currency IS NULL) = (captured_minor IS NULL)", name="ck_payments_captured_money"),
         sa.CheckConstraint(
             "(escrow_contract_id IS NULL) = (escrow_milestone_id IS NULL)", name="ck_payments_escrow_both_or_neither"
         ),
