@@ -41,6 +41,7 @@ from core.escrow.use_cases.create_contract import CreateContract
 from core.escrow.use_cases.decline_contract import DeclineContract
 from core.escrow.use_cases.execute_payout import ExecutePayout
 from core.escrow.use_cases.fire_due_timers import FireDueTimers
+from core.escrow.use_cases.fund_from_capture import FundMilestoneFromCapture
 from core.escrow.use_cases.fund_milestone import FundMilestone
 from core.escrow.use_cases.get_contract import GetContract
 from core.escrow.use_cases.get_earnings import GetEarnings
@@ -287,7 +288,11 @@ class UseCases(containers.DeclarativeContainer):
     # Messaging (issue 4). Consumers react to committed events, each exactly once in
     # effect (HandleEvent); the relay (worker) or the in-process dispatcher (embedded)
     # delivers them. Add a consumer here and both modes pick it up.
-    consumers = providers.List(notify_parties, provider_events_consumer)
+    # The third is escrow's hand-off (issue 5): a payment captured for a milestone funds it.
+    # Inline, not a named provider: only handle_event runs it, never an operator.
+    consumers = providers.List(
+        notify_parties, provider_events_consumer, providers.Singleton(FundMilestoneFromCapture, clock=clock)
+    )
     subscriptions = providers.Singleton(Subscriptions.of, consumers)
     handle_event = providers.Singleton(HandleEvent, new_uow=new_uow, consumers=consumers, clock=clock)
     record_dead_letter = providers.Singleton(RecordDeadLetter, new_uow=new_uow, clock=clock)

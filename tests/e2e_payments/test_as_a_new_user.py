@@ -33,7 +33,7 @@ from tests.fakes.providers.stripe import TEST_WEBHOOK_SECRET, sign
 from tests.unit.core.world import key
 from tests.unit.escrow.world import TIMERS, EscrowWorld
 
-from .conftest import Sandbox, day_window, now_ts
+from .conftest import ADYEN_API_KEY, Sandbox, day_window, now_ts
 
 # Each country routes to a different provider first (GIGCORE_PAYMENT_ROUTES).
 ROUTES = "EUR/NL=stripe,adyen,paypal;EUR/DE=adyen,stripe,paypal;EUR/GB=paypal,stripe,adyen"
@@ -394,3 +394,75 @@ def test_reconciliation_reports_exactly_the_planted_discrepancy(make_sandbox: Ca
     assert sb.post("/v1/reconciliations", client, {"provider": "stripe", "start": start, "end": end}).status_code == 403
     unknown = sb.post("/v1/reconciliations", finance, {"provider": "adyen", "start": start, "end": end})
     assert unknown.status_code == 422, unknown.text
+
+
+def test_adyen_reconciliation_reads_the_settled_batches_and_reports_exactly_the_planted_discrepancy(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    sb = make_sandbox(payment_providers="adyen", payment_routes="EUR=adyen")
+    client = sb.user("ada")
+    finance = sb.user("frank", Persona.FINANCE)
+    paid = [sb.top_up(client, minor, country="DE", payment_token=TOKEN["adyen"]) for minor in (1_000, 2_000)]
+    assert sb.fakes.adyen.close_batch() == 1  # Adyen pays out the first two in batch 1
+    paid.append(sb.top_up(client, 3_000, country="DE", payment_token=TOKEN["adyen"]))
+    assert [(p["status"], p["provider"]) for p in paid] == [("captured", "adyen")] * 3
+    refunded = sb.post(
+        f"/v1/payments/{paid[0]['payment_id']}/refunds",
+        finance,
+        {"amount": {"minor": 400, "currency": "EUR"}, "reason": "goodwill"},
+    )
+    assert refunded.status_code == 201, refunded.text
+    refund = refunded.json()
+    item = sb.fakes.adyen.item(
+        "REFUND",
+        psp=sb.fakes.adyen.refunds[0].provider_id,
+        reference=refund["refund_id"],
+        original=refund["payment"]["provider_reference"],
+        value=400,
+        currency="EUR",
+    )
+    acknowledged(sb.webhook("adyen", json.dumps(sb.fakes.adyen.batch(item)).encode(), {}), "adyen")
+    sb.settle()
+    # Planted: Adyen settled a charge our books never saw (in batch 2, with the rest).
+    stray = PaymentId("pay_not_in_adyen_books")
+    planted = sb.runtime.use_cases.payment_gateways()["adyen"].charge(
+        ChargeRequest(
+            payment_id=stray,
+            amount=Money.of(999, "EUR"),
+            method=PaymentMethod.CARD,
+            country="DE",
+            payer_id="usr_stranger",
+            payment_token=TOKEN["adyen"],
+            idempotency_key=charge_key(stray),
+        )
+    )
+
+    start, end = day_window(sb.clock)
+    answer = sb.post("/v1/reconciliations", finance, {"provider": "adyen", "start": start, "end": end})
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    discrepancies = [i for i in report["items"] if i["kind"] != "matched"]
+    assert discrepancies == [
+        {
+            "kind": "missing_ours",
+            "settlement_kind": "charge",
+            "provider_reference": planted.provider_reference,
+            "payment_id": "pay_not_in_adyen_books",
+            "currency": "EUR",
+            "ours_minor": None,
+            "theirs_minor": 999,
+        }
+    ]
+    assert report["counts"] == {
+        "matched": 4,
+        "missing_ours": 1,
+        "missing_theirs": 0,
+        "amount_mismatch": 0,
+        "discrepancies": 1,
+    }
+    # Both batch files were read (and the walk stopped at the first missing one), with our key.
+    downloads = [r for r in sb.fakes.adyen.requests if r.method == "GET"]
+    assert [r.path.rsplit("/", 1)[-1] for r in downloads] == [
+        f"settlement_detail_report_batch_{n}.csv" for n in (1, 2, 3)
+    ]
+    assert {r.header("x-api-key") for r in downloads} == {ADYEN_API_KEY}

@@ -13,14 +13,26 @@
 - Adyen has no API to read a payment back: ``lookup`` cannot tell and says so
   (GatewayOutcomeUnknown); the AUTHORISATION webhook, which carries our reference,
   resolves an unknown outcome.
+- Settlement (reconciliation): the gateway finds the Settlement details report files
+  itself rather than remembering REPORT_AVAILABLE webhooks (no store to keep, nothing lost
+  when a notification is missed). Adyen names them ``settlement_detail_report_batch_<n>.csv``
+  with ``n`` counting up from 1 and serves them, with the report user's key, under
+  ``/reports/download/MerchantAccount/<account>/`` on the Customer Area host
+  (``ca-test.adyen.com``, ``ca-live.adyen.com``; ``base_url`` in tests). The gateway
+  downloads batch ``first_report_batch``, the next, ... until one is not there (404), and
+  keeps the lines booked in the period (batches settle after their transactions, so any
+  file may hold any day's lines). Capped at ``max_report_batches`` files per report (more:
+  GatewayUnavailable, never a silently short report). ``report_urls``, when given,
+  overrides the walk with an explicit list. The key goes only to Adyen's hosts (or the
+  configured base URL) and is never logged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, TypeVar, overload
+from urllib.parse import quote, urlsplit
 
 import attrs
 import httpx
@@ -56,6 +68,7 @@ from .transport import http_failure, network_failure
 PROVIDER = "adyen"
 CHECKOUT_VERSION = "v72"
 TRANSFERS_VERSION = "v4"
+REPORT_HOSTS = {True: "https://ca-test.adyen.com", False: "https://ca-live.adyen.com"}  # by sandbox
 T = TypeVar("T")
 
 _METHOD_TYPES = {
@@ -82,9 +95,11 @@ class AdyenConfig:
     return_url: str = "https://gigcore.invalid/payments/return"
     connect_timeout: float = 3.0
     read_timeout: float = 20.0
-    # The SDR files covering a period (their URLs, from REPORT_AVAILABLE webhooks); None: no reports.
+    # Explicit SDR file URLs for a period, instead of walking the batches (None: walk them).
     report_urls: Callable[[datetime, datetime], Sequence[str]] | None = attrs.field(default=None, eq=False)
     report_api_key: str | None = attrs.field(default=None, repr=False)  # the report user's key, if different
+    first_report_batch: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    max_report_batches: int = attrs.field(default=1000, validator=attrs.validators.ge(1))
 
     def __attrs_post_init__(self) -> None:
         if not self.sandbox and self.base_url is None and not self.live_endpoint_prefix:
@@ -205,18 +220,41 @@ class AdyenGateway:
         raise GatewayOutcomeUnknown(PROVIDER)
 
     def settlement_report(self, start: datetime, end: datetime) -> list[SettlementLine]:
-        """The Settlement details report files ``report_urls`` names for the period, parsed
-        (``adyen_settlement``). Downloads only from Adyen's hosts (or the configured base
-        URL): a report URL comes from a webhook, and the download carries our key."""
-        if self._config.report_urls is None:
-            raise GatewayUnavailable(PROVIDER)
-        texts = [self._download(url) for url in self._config.report_urls(start, end)]
+        """The lines of the Settlement details report files booked in ``[start, end)``,
+        parsed (``adyen_settlement``): every batch file from ``first_report_batch`` on
+        (or the ``report_urls`` given). Raises GatewayUnavailable (a download failed, a
+        file is unreadable, or more than ``max_report_batches`` files)."""
+        if self._config.report_urls is not None:
+            texts = [self._download(url) for url in self._config.report_urls(start, end)]
+        else:
+            texts = self._batch_reports()
         try:
             return lines_between(texts, start, end)
         except UnreadableReport:
             raise GatewayUnavailable(PROVIDER) from None
 
-    def _download(self, url: str) -> str:
+    def report_url(self, batch: int) -> str:
+        """Where Adyen serves the Settlement details report of ``batch``."""
+        host = self._config.base_url.rstrip("/") if self._config.base_url else REPORT_HOSTS[self._config.sandbox]
+        folder = f"{host}/reports/download/MerchantAccount/{quote(self._config.merchant_account, safe='')}"
+        return f"{folder}/settlement_detail_report_batch_{batch}.csv"
+
+    def _batch_reports(self) -> list[str]:
+        texts: list[str] = []
+        first = self._config.first_report_batch
+        for batch in range(first, first + self._config.max_report_batches):
+            text = self._download(self.report_url(batch), absent_ok=True)
+            if text is None:
+                return texts
+            texts.append(text)
+        raise GatewayUnavailable(PROVIDER)  # too many files to read in one report
+
+    @overload
+    def _download(self, url: str) -> str: ...
+    @overload
+    def _download(self, url: str, *, absent_ok: bool) -> str | None: ...
+    def _download(self, url: str, *, absent_ok: bool = False) -> str | None:
+        """The file's text; None when ``absent_ok`` and the file is not there (404)."""
         if not self._trusted_report_url(url):
             raise GatewayUnavailable(PROVIDER)
         key = self._config.report_api_key or self._config.api_key
@@ -225,6 +263,8 @@ class AdyenGateway:
             response = httpx.get(url, headers={"x-api-key": key}, timeout=timeout, follow_redirects=False)
         except httpx.HTTPError:
             raise GatewayUnavailable(PROVIDER) from None
+        if response.status_code == 404 and absent_ok:
+            return None
         if response.status_code != 200:
             raise GatewayUnavailable(PROVIDER)
         return response.text

@@ -2,9 +2,10 @@
 from ``…/reports/download/MerchantAccount/<account>/settlement_detail_report_batch_<n>.csv``
 (docs.adyen.com "Settlement details report": structure and record types).
 
-Adyen announces each new file with a REPORT_AVAILABLE webhook (``pspReference`` = file
-name, ``reason`` = download URL); which files cover a period is therefore the caller's
-knowledge, passed in as ``report_urls(start, end)``.
+Adyen numbers the batches from 1 (and announces each new file with a REPORT_AVAILABLE
+webhook); ``AdyenGateway`` downloads the files in batch order until one is missing and
+hands their texts here. A batch settles after its transactions, so any file may hold lines
+of any day: ``lines_between`` keeps those booked in the period.
 
 Matching keys, as ``reconcile`` expects them: a **Settled** line is the payment's capture,
 keyed by ``Psp Reference`` (the payment's pspReference, our provider reference); a

@@ -172,6 +172,10 @@ class AdyenWebhookVerifier:
             kind = ProviderEventKind.PAYMENT_REFUNDED if refunded else ProviderEventKind.REFUND_FAILED
             provider_reference, refund_reference = original, psp
             refund_id = RefundId(reference) if reference else None
+        elif code in ("CHARGEBACK", "SECOND_CHARGEBACK") and success:
+            kind = ProviderEventKind.CHARGEBACK  # the disputed payment: ``originalReference`` when given
+            provider_reference = original or psp
+            payment_id = PaymentId(reference) if reference else None
         elif code in _PAYOUT_SUCCESS or code in _PAYOUT_FAILED:
             paid = code in _PAYOUT_SUCCESS and success
             kind = ProviderEventKind.PAYOUT_PAID if paid else ProviderEventKind.PAYOUT_FAILED

@@ -194,6 +194,27 @@ def event_from(event: p.Json) -> ProviderEvent:
             refund_reference=p.text(resource, "id"),
             refund_id=RefundId(invoice_id) if invoice_id else None,
         )
+    if event_type == "CUSTOMER.DISPUTE.CREATED":
+        return _dispute_event(event_id, resource, occurred_at)
+    if event_type == "PAYMENT.CAPTURE.REVERSED":
+        # The capture reversed (a chargeback): a capture- or refund-shaped resource, its
+        # amount sometimes negative; our id echoed as ``custom_id``.
+        custom_id = p.optional_text(resource, "custom_id")
+        related = resource.get("supplementary_data")
+        related_ids = related.get("related_ids") if isinstance(related, dict) else None
+        order_id = p.optional_text(related_ids, "order_id") if isinstance(related_ids, dict) else None
+        status_details = resource.get("status_details")
+        reason = p.optional_text(status_details, "reason") if isinstance(status_details, dict) else None
+        return ProviderEvent(
+            provider=PROVIDER,
+            provider_event_id=event_id,
+            kind=ProviderEventKind.CHARGEBACK,
+            provider_reference=order_id,
+            occurred_at=occurred_at,
+            payment_id=PaymentId(custom_id) if custom_id else None,
+            amount=_amount(resource, unsigned=True),
+            reason=reason or "capture reversed",
+        )
     if event_type in _PAYOUT_KINDS:
         item = resource.get("payout_item")
         amount = _amount(item, key="amount", code_key="currency") if isinstance(item, dict) else None
@@ -223,6 +244,28 @@ def event_from(event: p.Json) -> ProviderEvent:
     )
 
 
-def _amount(parent: p.Json, *, key: str = "amount", code_key: str = "currency_code") -> Money:
+def _amount(parent: p.Json, *, key: str = "amount", code_key: str = "currency_code", unsigned: bool = False) -> Money:
     amount = p.obj(parent, key)
-    return p.decimal_money(amount.get("value"), amount.get(code_key))
+    value = amount.get("value")
+    if unsigned and isinstance(value, str) and value.startswith("-"):
+        value = value[1:]  # a reversal's amount, given as a debit
+    return p.decimal_money(value, amount.get(code_key))
+
+
+def _dispute_event(event_id: str, dispute: p.Json, occurred_at: datetime) -> ProviderEvent:
+    """A dispute names the disputed capture (``seller_transaction_id``) and, when the
+    capture carried it, our payment id (``custom``)."""
+    transactions = dispute.get("disputed_transactions")
+    first = transactions[0] if isinstance(transactions, list) and transactions else None
+    custom = p.optional_text(first, "custom") if isinstance(first, dict) else None
+    capture = p.optional_text(first, "seller_transaction_id") if isinstance(first, dict) else None
+    return ProviderEvent(
+        provider=PROVIDER,
+        provider_event_id=event_id,
+        kind=ProviderEventKind.CHARGEBACK,
+        provider_reference=capture,  # names the capture: the payment is found by ``custom``
+        occurred_at=occurred_at,
+        payment_id=PaymentId(custom) if custom else None,
+        amount=_amount(dispute, key="dispute_amount"),
+        reason=p.optional_text(dispute, "reason") or "",
+    )

@@ -3,7 +3,9 @@ composition root. Secret names (environment variables, or files of the same name
 
 - Stripe: ``GIGCORE_STRIPE_API_KEY``, ``GIGCORE_STRIPE_WEBHOOK_SECRETS`` (comma-separated).
 - Adyen: ``GIGCORE_ADYEN_API_KEY``, ``GIGCORE_ADYEN_MERCHANT_ACCOUNT``, ``GIGCORE_ADYEN_HMAC_KEYS``
-  (comma-separated hex); optional ``GIGCORE_ADYEN_LIVE_PREFIX``, ``GIGCORE_ADYEN_BALANCE_ACCOUNT``.
+  (comma-separated hex); optional ``GIGCORE_ADYEN_LIVE_PREFIX``, ``GIGCORE_ADYEN_BALANCE_ACCOUNT``,
+  ``GIGCORE_ADYEN_REPORT_API_KEY`` (the report service user's key for settlement reports;
+  default the API key).
 - PayPal: ``GIGCORE_PAYPAL_CLIENT_ID``, ``GIGCORE_PAYPAL_CLIENT_SECRET``, ``GIGCORE_PAYPAL_WEBHOOK_ID``
   (comma-separated during a rotation).
 
@@ -61,6 +63,7 @@ def adyen_provider(secrets: Secrets, *, sandbox: bool, base_url: str | None = No
         base_url=base_url,
         live_endpoint_prefix=secrets.get("GIGCORE_ADYEN_LIVE_PREFIX"),
         balance_account_id=secrets.get("GIGCORE_ADYEN_BALANCE_ACCOUNT"),
+        report_api_key=secrets.get("GIGCORE_ADYEN_REPORT_API_KEY"),
     )
     verifier = AdyenWebhookVerifier(rotating(secrets, "GIGCORE_ADYEN_HMAC_KEYS"), merchant_account=merchant)
     return AdyenProvider(AdyenGateway(config), verifier)

@@ -126,6 +126,8 @@ def event_from(event: p.Json) -> ProviderEvent:
         return _intent_event(event_id, _INTENT_KINDS[event_type], data, occurred_at)
     if event_type in _REFUND_EVENTS:
         return _refund_event(event_id, data, occurred_at)
+    if event_type == "charge.dispute.created":
+        return _dispute_event(event_id, data, occurred_at)
     if event_type in _PAYOUT_KINDS:
         return ProviderEvent(
             provider=PROVIDER,
@@ -204,4 +206,18 @@ def _refund_event(event_id: str, refund: p.Json, occurred_at: datetime) -> Provi
         refund_reference=p.text(refund, "id"),
         refund_id=RefundId(refund_id) if refund_id else None,
         reason=p.optional_text(refund, "failure_reason") or "",
+    )
+
+
+def _dispute_event(event_id: str, dispute: p.Json, occurred_at: datetime) -> ProviderEvent:
+    """A dispute names the disputed charge's PaymentIntent (the reference we keep)."""
+    return ProviderEvent(
+        provider=PROVIDER,
+        provider_event_id=event_id,
+        kind=ProviderEventKind.CHARGEBACK,
+        provider_reference=p.optional_text(dispute, "payment_intent"),
+        occurred_at=occurred_at,
+        payment_id=_payment_id(dispute),
+        amount=_money(p.integer(dispute, "amount"), dispute.get("currency")),
+        reason=p.optional_text(dispute, "reason") or "",
     )

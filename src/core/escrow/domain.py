@@ -1004,6 +1004,29 @@ class MilestoneFunded(MilestoneEvent):
     entry_id: EntryId
 
 
+class FundingRefusals:
+    """Why a captured escrow payment did not fund its milestone (the money stays in the
+    payer's wallet)."""
+
+    CONTRACT_NOT_FOUND = "contract_not_found"
+    MILESTONE_NOT_FOUND = "milestone_not_found"
+    PAYER_NOT_CLIENT = "payer_not_client"
+    NOT_FUNDABLE = "not_fundable"  # contract not active, or milestone not unfunded
+    AMOUNT_MISMATCH = "amount_mismatch"
+    INSUFFICIENT_FUNDS = "insufficient_funds"  # the wallet was spent before the hand-off
+
+
+@frozen(kw_only=True)
+class MilestoneFundingRefused(MilestoneEvent):
+    """A payment captured for this milestone could not fund it; nothing moved."""
+
+    name: ClassVar[str] = "escrow.milestone_funding_refused"
+    payment_id: str
+    payer_id: str
+    amount: Money
+    reason: str
+
+
 @frozen(kw_only=True)
 class MilestoneSubmitted(MilestoneEvent):
     name: ClassVar[str] = "escrow.milestone_submitted"

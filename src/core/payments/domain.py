@@ -96,8 +96,9 @@ class TimerKinds:
 
     RESOLVE = "payments.resolve"  # payload: payment_id, step
     HOLD_DEADLINE = "payments.hold_deadline"  # payload: payment_id
+    REFUND_RETRY = "payments.refund_retry"  # payload: payment_id, refund_id, step (fired by the janitor)
 
-    ALL: ClassVar[frozenset[str]] = frozenset({RESOLVE, HOLD_DEADLINE})
+    ALL: ClassVar[frozenset[str]] = frozenset({RESOLVE, HOLD_DEADLINE, REFUND_RETRY})
 
 
 class EntryKinds:
@@ -164,6 +165,7 @@ class ProviderEventKind(enum.Enum):
     REFUND_FAILED = "refund.failed"
     PAYOUT_PAID = "payout.paid"
     PAYOUT_FAILED = "payout.failed"
+    CHARGEBACK = "payment.chargeback"  # a dispute or reversal opened (amount = disputed): alerted, no money moved
     OTHER = "other"  # verified but of no interest: stored, acknowledged, ignored
 
 
@@ -1067,6 +1069,8 @@ class AlertKind(enum.Enum):
     UNKNOWN_UNRESOLVED = "unknown_unresolved"
     FOREIGN_PROVIDER_EVENT = "foreign_provider_event"  # a provider we did not route to reports a capture
     REFUND_CURRENCY_MISMATCH = "refund_currency_mismatch"  # a refund event in another currency (not applied)
+    REFUND_UNRESOLVED = "refund_unresolved"  # a refund the provider has not answered, now retried daily
+    CHARGEBACK = "chargeback"  # the payer disputed a payment (no money moved automatically)
 
 
 @frozen(kw_only=True)

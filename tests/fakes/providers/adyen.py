@@ -25,6 +25,7 @@ TRANSFERS_PATH = "/btl/v4"
 DECLINED_PAYMENT_METHOD = "declined"
 TEST_HMAC_KEY = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
 MERCHANT_ACCOUNT = "GigcoreTest"
+REPORTS_PATH = f"/reports/download/MerchantAccount/{MERCHANT_ACCOUNT}"
 
 SDR_COLUMNS = (
     "Company Account",
@@ -84,6 +85,9 @@ class FakeAdyen(FakeProvider):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.payments: dict[str, dict[str, Any]] = {}
+        # Settlement batches: each closed batch's report rows, and how many movements they cover.
+        self.batches: list[list[list[str]]] = []
+        self._batched = 0
 
     def dispatch(self, request: Request, *, decline: bool) -> Response:
         if not request.header("x-api-key"):
@@ -103,8 +107,13 @@ class FakeAdyen(FakeProvider):
             return self._refund(m.group(1), request, decline=decline)
         if request.method == "POST" and path == f"{TRANSFERS_PATH}/transfers":
             return self._transfer(request, decline=decline)
-        if request.method == "GET" and path.startswith(f"/reports/download/MerchantAccount/{MERCHANT_ACCOUNT}/"):
-            return Response(200, self.settlement_details().encode(), content_type="text/csv")
+        if request.method == "GET" and (
+            m := re.fullmatch(rf"{REPORTS_PATH}/settlement_detail_report_batch_(\d+)\.csv", path)
+        ):
+            report = self.settlement_details(int(m.group(1)))
+            if report is None:
+                return Response(404, b"Not Found", content_type="text/plain")
+            return Response(200, report.encode(), content_type="text/csv")
         return Response.of_json(404, {"status": 404, "errorCode": "000", "message": "not found in the fake"})
 
     def _pay(self, request: Request, *, decline: bool) -> Response:
@@ -207,74 +216,72 @@ class FakeAdyen(FakeProvider):
         )
 
     def report_url(self, batch: int = 1) -> str:
-        folder = f"{self.base_url}/reports/download/MerchantAccount/{MERCHANT_ACCOUNT}"
-        return f"{folder}/settlement_detail_report_batch_{batch}.csv"
+        return f"{self.base_url}{REPORTS_PATH}/settlement_detail_report_batch_{batch}.csv"
 
-    def settlement_details(self) -> str:
-        """One settlement details report (batch 1) with every charge and refund so far,
-        in the documented column layout, times in CET."""
+    def close_batch(self) -> int:
+        """Settle every charge and refund since the last batch into a new one (its report
+        appears, times in CET); returns its number. Nothing new to settle: no batch, 0."""
+        with self._lock:
+            return self._close_batch()
+
+    def _close_batch(self) -> int:
+        movements = self.movements[self._batched :]
+        if not movements:
+            return 0
+        self._batched += len(movements)
+        number = len(self.batches) + 1
         created = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(SDR_COLUMNS)
-        for m in self.movements:
-            if m.status != "succeeded" or m.kind not in ("charge", "refund"):
-                continue
-            gross = f"{m.amount_minor / 100:.2f}"  # the fakes' currencies have two decimals
-            if m.kind == "charge":
-                row = [
-                    "TestCompany",
-                    MERCHANT_ACCOUNT,
-                    m.provider_id,
-                    m.reference,
-                    "visa",
-                    created,
-                    "CET",
-                    "Settled",
-                    self.next_id("8817"),
-                    m.currency,
-                    "",
-                    gross,
-                    "1",
-                    m.currency,
-                    "",
-                    gross,
-                    "0",
-                    "0",
-                    "0",
-                    "0",
-                    "visa",
-                    "",
-                    "1",
-                ]
-            else:
-                row = [
-                    "TestCompany",
-                    MERCHANT_ACCOUNT,
-                    m.reference,
-                    "",
-                    "visa",
-                    created,
-                    "CET",
-                    "Refunded",
-                    m.provider_id,
-                    m.currency,
-                    gross,
-                    "",
-                    "1",
-                    m.currency,
-                    gross,
-                    "",
-                    "0",
-                    "0",
-                    "0",
-                    "0",
-                    "visa",
-                    "",
-                    "1",
-                ]
-            writer.writerow(row)
-        return out.getvalue()
+        rows = [
+            self._row(m, created, number)
+            for m in movements
+            if m.status == "succeeded" and m.kind in ("charge", "refund")
+        ]
+        self.batches.append(rows)
+        return number
+
+    def settlement_details(self, batch: int = 1) -> str | None:
+        """The settlement details report of ``batch`` in the documented column layout, or
+        None (no such batch). Asking for the next batch number closes it first when there is
+        anything to settle, as if Adyen had just paid it out."""
+        with self._lock:
+            if batch == len(self.batches) + 1:
+                self._close_batch()
+            if not 1 <= batch <= len(self.batches):
+                return None
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(SDR_COLUMNS)
+            writer.writerows(self.batches[batch - 1])
+            return out.getvalue()
+
+    def _row(self, m: Movement, created: str, batch: int) -> list[str]:
+        gross = f"{m.amount_minor / 100:.2f}"  # the fakes' currencies have two decimals
+        charge = m.kind == "charge"
+        return [
+            "TestCompany",
+            MERCHANT_ACCOUNT,
+            m.provider_id if charge else m.reference,
+            m.reference if charge else "",
+            "visa",
+            created,
+            "CET",
+            "Settled" if charge else "Refunded",
+            self.next_id("8817") if charge else m.provider_id,
+            m.currency,
+            "" if charge else gross,
+            gross if charge else "",
+            "1",
+            m.currency,
+            "" if charge else gross,
+            gross if charge else "",
+            "0",
+            "0",
+            "0",
+            "0",
+            "visa",
+            "",
+            str(batch),
+        ]
 
     def idempotency_conflict(self, key: str) -> Response:
         return Response.of_json(

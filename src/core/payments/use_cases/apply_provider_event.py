@@ -220,6 +220,8 @@ def apply_stored_event(
                 ),
             ),
         )
+    if event.kind is ProviderEventKind.CHARGEBACK:
+        return _chargeback(uow, event, at=now)
     payment = _find(uow, event)
     before = payment.status.value
     changed, alerts = apply_event(payment, event, at=now)
@@ -259,6 +261,45 @@ def _concerns_payments(event: ProviderEvent) -> bool:
     return event.kind in EVENT_STATUS or event.kind in (
         ProviderEventKind.PAYMENT_REFUNDED,
         ProviderEventKind.REFUND_FAILED,
+        ProviderEventKind.CHARGEBACK,
+    )
+
+
+def _chargeback(uow: PaymentsUnitOfWork, event: ProviderEvent, *, at: datetime) -> Change[ApplyProviderEventResult]:
+    """A dispute (chargeback, reversal) on one of our payments: raised as an alert, once
+    (the event's key), with no money moved; disputes are handled by people for now. One
+    naming no payment we know is alerted too (it may be a payment made outside gigcore)."""
+    try:
+        payment: Payment | None = _find(uow, event)
+    except PaymentNotFound:
+        payment = None
+    named = payment.id if payment is not None else None
+    amount = str(event.amount) if event.amount is not None else "an unknown amount"
+    subject = f"payment {named}" if named else f"unknown payment {event.provider_reference or event.payment_id or '?'}"
+    uow.provider_events.mark_applied(event.provider, event.provider_event_id, at=at, outcome=EventOutcome.APPLIED)
+    return Change(
+        result=ApplyProviderEventResult(
+            outcome=EventOutcome.APPLIED,
+            payment_id=named,
+            status=payment.status.value if payment is not None else None,
+        ),
+        target=f"payment:{named}" if named else f"provider_event:{event.provider}:{event.provider_event_id}",
+        after={"outcome": EventOutcome.APPLIED, "kind": event.kind.value, "provider_event_id": event.provider_event_id},
+        events=(
+            PaymentAlertRaised(
+                event_id=EventId(new_id("evt")),
+                occurred_at=at,
+                aggregate_id=named or f"{event.provider}:{event.provider_reference or event.provider_event_id}",
+                kind=AlertKind.CHARGEBACK,
+                provider=event.provider,
+                payment_id=named,
+                summary=(
+                    f"{event.provider} reports a chargeback of {amount} on {subject}"
+                    f"{': ' + event.reason if event.reason else ''}; no money moved"
+                ),
+                details=(f"provider_event_id={event.provider_event_id}",),
+            ),
+        ),
     )
 
 

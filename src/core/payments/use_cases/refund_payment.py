@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 
 from attrs import frozen
 
@@ -16,7 +17,9 @@ from core.payments.domain import (
     RefundId,
     RefundRequest,
     RefundStatus,
+    TimerKinds,
     refund_key,
+    resolve_delay,
 )
 from core.payments.ports import PaymentGateway, PaymentsUnitOfWork
 from core.payments.use_cases.provider_facts import post_refund, settle_ledger
@@ -29,6 +32,7 @@ from core.shared.gateways import GatewayDeclined, GatewayOutcomeUnknown, Gateway
 from core.shared.ids import CorrelationId, EventId, IdempotencyKey, new_id
 from core.shared.money import Money
 from core.shared.time import Clock
+from core.shared.timers import Timer
 
 
 @frozen(kw_only=True)
@@ -66,6 +70,16 @@ class RecordRefundCommand:
 _RECORDER = Actor.system("payments")
 
 
+def refund_retry_timer(payment_id: PaymentId, refund_id: RefundId, *, step: int, now: datetime) -> Timer:
+    """The janitor's retry number ``step`` of a refund call (``resolve_delay`` backoff)."""
+    return Timer(
+        id=f"tmr_refund_{refund_id}_{step}",
+        kind=TimerKinds.REFUND_RETRY,
+        due_at=now + resolve_delay(step),
+        payload={"payment_id": payment_id, "refund_id": refund_id, "step": step},
+    )
+
+
 class RefundPayment:
     """Refund (part of) a captured payment to the payer, through the provider that took it.
 
@@ -75,7 +89,9 @@ class RefundPayment:
     3. the answer recorded by the system: succeeded, pending (a webhook finishes it) or,
     on a decline, FAILED with the entry reversed (clearing -> wallet). If the provider is
     unavailable or its answer is lost, the refund stays pending and the error is raised:
-    retry with the same idempotency key (the provider then answers as the first time).
+    retry with the same idempotency key (the provider then answers as the first time);
+    the janitor also retries the call itself (a ``payments.refund_retry`` timer scheduled
+    with the intent, on the ``RESOLVE_BACKOFF`` schedule, with the same outbound key).
 
     Raises Forbidden, PaymentNotFound, PaymentNotCaptured, RefundExceedsCaptured (the
     refunds, pending ones included, would exceed the captured amount), InsufficientFunds
@@ -180,6 +196,9 @@ class RefundPayment:
                 initiated_by=command.by.ref,
             )
             uow.payments.save(payment)
+            # In the intent's transaction: if the call below is lost (unavailable, no
+            # answer, a crash), the janitor retries it with the same key on the schedule.
+            uow.timers.schedule(refund_retry_timer(payment.id, refund.id, step=0, now=now))
             return Change(
                 result=RefundPaymentResult(payment=PaymentView.of(payment), refund_id=refund.id, status=refund.status),
                 target=f"payment:{payment.id}",

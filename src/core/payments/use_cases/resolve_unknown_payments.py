@@ -15,17 +15,24 @@ from core.payments.domain import (
     PaymentId,
     PaymentStatus,
     ProviderStatus,
+    Refund,
+    RefundId,
+    RefundRequest,
+    RefundStatus,
     TimerKinds,
+    refund_key,
     resolve_delay,
 )
 from core.payments.ports import PaymentsUnitOfWork
 from core.payments.use_cases.provider_facts import DEFAULT_HOLD_WARNING, after_change, capture_reported
+from core.payments.use_cases.refund_payment import refund_retry_timer
 from core.payments.use_cases.routing import Router
 from core.shared.actor import Actor
 from core.shared.authorization import Authorizer, Forbidden
 from core.shared.commands import Change, CommandRunner
 from core.shared.errors import DomainError, ErrorCategory, InvalidInput
 from core.shared.events import DomainEvent
+from core.shared.gateways import GatewayDeclined
 from core.shared.idempotency import IdempotencyKeyReused
 from core.shared.ids import CorrelationId, EventId, IdempotencyKey, new_id
 from core.shared.money import Money
@@ -68,11 +75,32 @@ class ResolveTimerCommand:
 
 
 @frozen(kw_only=True)
+class RefundAnswer:
+    """The provider's answer to a retried refund call: ``status`` (a RefundStatus value)
+    and its reference, or no answer at all (``error`` names the gateway error's code)."""
+
+    status: str | None = None
+    provider_refund_reference: str | None = None
+    reason: str = ""
+    error: str | None = None
+
+
+@frozen(kw_only=True)
+class RetryRefundTimerCommand:
+    by: Actor
+    idempotency_key: IdempotencyKey
+    correlation_id: CorrelationId
+    timer_id: str
+    answer: RefundAnswer | None  # None: the refund was answered before the retry
+
+
+@frozen(kw_only=True)
 class ResolvedPayment:
     timer_id: str
     payment_id: PaymentId
     outcome: str  # "resolved" | "retry" | "obsolete"
     status: PaymentStatus
+    refund_id: RefundId | None = None  # set for a ``payments.refund_retry`` timer
 
 
 @frozen(kw_only=True)
@@ -90,6 +118,13 @@ class ResolveUnknownPayments:
     scheduled on the backoff schedule (``RESOLVE_BACKOFF``: minutes, then hours, then
     daily); reaching the daily step raises an alert once. The payment is never charged
     again or elsewhere meanwhile.
+
+    It also fires ``payments.refund_retry`` timers (scheduled with every refund intent):
+    a refund still PENDING with no answer recorded (the call was unavailable, its answer
+    lost) is sent again with the SAME outbound key (``refund_key``), so the provider
+    refunds at most once, and its answer recorded: succeeded or pending (a webhook
+    finishes it) as the first call's; declined FAILS the refund and books it back to the
+    wallet once. No answer: retried on the same schedule, alerted once at the daily step.
 
     Each timer is fired as its own command (key ``timer:<id>``, audited, claimed in its
     transaction), the lookup happening between two transactions. Raises Forbidden,
@@ -117,12 +152,17 @@ class ResolveUnknownPayments:
         if not self._authorizer.allows(command.by, Actions.RESOLVE_UNKNOWN):
             raise Forbidden(Actions.RESOLVE_UNKNOWN)
         with self._new_uow() as uow:
-            due = uow.timers.due(self._clock.now(), kinds=(TimerKinds.RESOLVE,), limit=command.limit)
+            due = uow.timers.due(
+                self._clock.now(), kinds=(TimerKinds.RESOLVE, TimerKinds.REFUND_RETRY), limit=command.limit
+            )
         resolved: list[ResolvedPayment] = []
         failed: list[str] = []
         for timer in due:
             try:
-                resolved.append(self._fire(timer, command))
+                if timer.kind == TimerKinds.REFUND_RETRY:
+                    resolved.append(self._fire_refund(timer, command))
+                else:
+                    resolved.append(self._fire(timer, command))
             except IdempotencyKeyReused:
                 continue  # a concurrent janitor fired it with another answer
             except DomainError as error:
@@ -254,3 +294,140 @@ class ResolveUnknownPayments:
             )
 
         return body
+
+    # --- refund retries -------------------------------------------------------------------
+
+    def _fire_refund(self, timer: Timer, command: ResolveUnknownPaymentsCommand) -> ResolvedPayment:
+        payment_id, refund_id = PaymentId(timer.text("payment_id")), RefundId(timer.text("refund_id"))
+        with self._new_uow() as uow:
+            payment = uow.payments.get(payment_id)
+        refund = payment.refund(refund_id)
+        answer = self._retry_refund(payment, refund) if _unanswered(refund) else None
+        fire = RetryRefundTimerCommand(
+            by=command.by,
+            idempotency_key=IdempotencyKey(f"timer:{timer.id}"),
+            correlation_id=command.correlation_id,
+            timer_id=timer.id,
+            answer=answer,
+        )
+        return self._runner.run(
+            fire,
+            action=Actions.RESOLVE_UNKNOWN,
+            target=f"payment:{payment.id}",
+            result_type=ResolvedPayment,
+            body=self._refund_body(fire, payment.id, refund.id),
+        )
+
+    def _retry_refund(self, payment: Payment, refund: Refund) -> RefundAnswer:
+        gateway = self._router.gateways.get(payment.provider or "")
+        if gateway is None or payment.provider_reference is None:
+            return RefundAnswer(error="provider_not_configured")  # switched off since: ask again later
+        request = RefundRequest(
+            payment_id=payment.id,
+            refund_id=refund.id,
+            provider_reference=payment.provider_reference,
+            amount=refund.amount,
+            idempotency_key=refund_key(payment.id, refund.id),
+        )
+        try:
+            answer = gateway.refund(request)
+        except GatewayDeclined as error:
+            return RefundAnswer(status=RefundStatus.FAILED.value, reason=error.reason or "declined")
+        except DomainError as error:  # GatewayUnavailable, GatewayOutcomeUnknown
+            return RefundAnswer(error=error.code)
+        return RefundAnswer(status=answer.status.value, provider_refund_reference=answer.provider_refund_reference)
+
+    def _refund_body(
+        self, command: RetryRefundTimerCommand, payment_id: PaymentId, refund_id: RefundId
+    ) -> Callable[[PaymentsUnitOfWork], Change[ResolvedPayment]]:
+        def body(uow: PaymentsUnitOfWork) -> Change[ResolvedPayment]:
+            now = self._clock.now()
+            timer = uow.timers.claim(command.timer_id)
+            payment = uow.payments.lock(payment_id)
+            refund = payment.refund(refund_id)
+            target = f"payment:{payment.id}"
+            if timer is None or not _unanswered(refund) or command.answer is None:
+                if timer is not None:
+                    uow.timers.mark_fired(timer.id, at=now, outcome=OBSOLETE)
+                result = ResolvedPayment(
+                    timer_id=command.timer_id,
+                    payment_id=payment.id,
+                    outcome=OBSOLETE,
+                    status=payment.status,
+                    refund_id=refund.id,
+                )
+                return Change(result=result, target=target, after={"outcome": OBSOLETE, "refund_id": refund.id})
+            before = payment.status.value
+            answer = command.answer
+            events: list[DomainEvent] = []
+            if answer.status is not None:
+                payment.refund_observed(
+                    provider_refund_reference=answer.provider_refund_reference,
+                    refund_id=refund.id,
+                    amount=None,
+                    status=RefundStatus(answer.status),
+                    at=now,
+                )
+                if answer.reason and not refund.reason:
+                    refund.reason = answer.reason
+                events.extend(
+                    after_change(
+                        uow,
+                        payment,
+                        before=before,
+                        at=now,
+                        initiated_by=command.by.ref,
+                        routing=self._router.policy,
+                        hold_warning=self._hold_warning,
+                    )
+                )
+            step = timer.number("step") if "step" in timer.payload else 0
+            if _unanswered(refund):
+                outcome = "retry"
+                uow.timers.schedule(refund_retry_timer(payment.id, refund.id, step=step + 1, now=now))
+                if step + 1 == len(RESOLVE_BACKOFF) - 1:
+                    events.append(
+                        PaymentAlertRaised(
+                            event_id=EventId(new_id("evt")),
+                            occurred_at=now,
+                            aggregate_id=payment.id,
+                            kind=AlertKind.REFUND_UNRESOLVED,
+                            provider=payment.provider or "",
+                            payment_id=payment.id,
+                            summary=(
+                                f"refund {refund.id} of {refund.amount} (payment {payment.id}) has no answer "
+                                f"from {payment.provider}; now retried daily"
+                            ),
+                        )
+                    )
+            else:
+                outcome = "resolved"
+            uow.payments.save(payment)
+            uow.timers.mark_fired(timer.id, at=now, outcome=outcome)
+            return Change(
+                result=ResolvedPayment(
+                    timer_id=timer.id,
+                    payment_id=payment.id,
+                    outcome=outcome,
+                    status=payment.status,
+                    refund_id=refund.id,
+                ),
+                target=target,
+                before={"status": before},
+                after={
+                    "status": payment.status.value,
+                    "outcome": outcome,
+                    "refund_id": refund.id,
+                    "refund_status": refund.status.value,
+                    "answer": answer.error or answer.status or "",
+                    "step": step,
+                },
+                events=tuple(events),
+            )
+
+        return body
+
+
+def _unanswered(refund: Refund) -> bool:
+    """A refund we asked for whose call has no recorded answer yet."""
+    return refund.status is RefundStatus.PENDING and refund.provider_reference is None
