@@ -34,7 +34,7 @@ from attrs import define, field, frozen
 
 from core.shared.errors import DomainError, ErrorCategory, InvalidInput
 from core.shared.events import DomainEvent
-from core.shared.ids import EntryId, new_id
+from core.shared.ids import EntryId, EventId, new_id
 from core.shared.money import MAX_MOVEMENT, Currency, Money
 
 PaymentId = NewType("PaymentId", str)
@@ -1083,3 +1083,18 @@ class PaymentAlertRaised(DomainEvent):
     summary: str
     payment_id: PaymentId | None = None
     details: tuple[str, ...] = ()
+
+    @classmethod
+    def about(
+        cls, payment_id: PaymentId, *, kind: AlertKind, provider: str, at: datetime, summary: str
+    ) -> PaymentAlertRaised:
+        """An alert about one payment (the payment is its aggregate)."""
+        return cls(
+            event_id=EventId(new_id("evt")),
+            occurred_at=at,
+            aggregate_id=payment_id,
+            kind=kind,
+            provider=provider,
+            payment_id=payment_id,
+            summary=summary,
+        )

@@ -206,13 +206,11 @@ def apply_stored_event(
             target=f"payment:{foreign.id}",
             after={"outcome": EventOutcome.FOREIGN, "kind": event.kind.value, "provider": event.provider},
             events=(
-                PaymentAlertRaised(
-                    event_id=EventId(new_id("evt")),
-                    occurred_at=now,
-                    aggregate_id=foreign.id,
+                PaymentAlertRaised.about(
+                    foreign.id,
                     kind=AlertKind.FOREIGN_PROVIDER_EVENT,
                     provider=event.provider,
-                    payment_id=foreign.id,
+                    at=now,
                     summary=(
                         f"{event.provider} reports {event.kind.value} for payment {foreign.id}, "
                         f"which went through {foreign.provider}"

@@ -10,7 +10,7 @@ from core.shared.actor import Actor
 from core.shared.authorization import Authorizer, Forbidden
 from core.shared.commands import Change, CommandRunner
 from core.shared.errors import DomainError, InvalidInput
-from core.shared.ids import CorrelationId, EventId, IdempotencyKey, new_id
+from core.shared.ids import CorrelationId, IdempotencyKey
 from core.shared.time import Clock
 from core.shared.timers import OBSOLETE, Timer
 
@@ -107,13 +107,11 @@ class CheckHoldDeadlines:
             uow.timers.mark_fired(timer.id, at=now, outcome="alerted")
             escrow = payment.escrow
             where = f" for milestone {escrow.milestone_id} of {escrow.contract_id}" if escrow is not None else ""
-            alert = PaymentAlertRaised(
-                event_id=EventId(new_id("evt")),
-                occurred_at=now,
-                aggregate_id=payment.id,
+            alert = PaymentAlertRaised.about(
+                payment.id,
                 kind=AlertKind.HOLD_DEADLINE_APPROACHING,
                 provider=payment.provider or "",
-                payment_id=payment.id,
+                at=now,
                 summary=(
                     f"{payment.provider} holds {payment.amount} of payment {payment.id}{where} "
                     f"only until {payment.hold_deadline.isoformat()}: release or refund it before then"

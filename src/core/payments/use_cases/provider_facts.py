@@ -66,13 +66,11 @@ def apply_event(payment: Payment, event: ProviderEvent, *, at: datetime) -> tupl
             # Never booked (the wallet is in the payment's currency), and raising would only
             # redeliver it until it is dead-lettered: the event is applied as an alert.
             alerts.append(
-                PaymentAlertRaised(
-                    event_id=_event_id(),
-                    occurred_at=at,
-                    aggregate_id=payment.id,
+                PaymentAlertRaised.about(
+                    payment.id,
                     kind=AlertKind.REFUND_CURRENCY_MISMATCH,
                     provider=event.provider,
-                    payment_id=payment.id,
+                    at=at,
                     summary=(
                         f"{event.provider} reports {event.kind.value} of {event.amount} "
                         f"(refund {event.refund_reference or event.refund_id or '?'}) "
@@ -102,13 +100,11 @@ def capture_reported(payment: Payment, amount: Money, *, provider: str, at: date
     if not payment.capture_reported(amount):
         return []
     return [
-        PaymentAlertRaised(
-            event_id=_event_id(),
-            occurred_at=at,
-            aggregate_id=payment.id,
+        PaymentAlertRaised.about(
+            payment.id,
             kind=AlertKind.CAPTURED_AMOUNT_MISMATCH,
             provider=provider,
-            payment_id=payment.id,
+            at=at,
             summary=(
                 f"{provider} captured {amount} for payment {payment.id} of {payment.amount}; "
                 f"{payment.credited} credited"
@@ -179,13 +175,11 @@ def settle_ledger(
                 # follow without a negative wallet. Someone must decide (claw back, write off).
                 refund.unfunded = True
                 events.append(
-                    PaymentAlertRaised(
-                        event_id=_event_id(),
-                        occurred_at=at,
-                        aggregate_id=payment.id,
+                    PaymentAlertRaised.about(
+                        payment.id,
                         kind=AlertKind.REFUND_UNFUNDED,
                         provider=payment.provider,
-                        payment_id=payment.id,
+                        at=at,
                         summary=f"refund {refund.id} of {refund.amount} exceeds the payer's wallet",
                     )
                 )

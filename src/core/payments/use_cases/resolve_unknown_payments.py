@@ -34,7 +34,7 @@ from core.shared.errors import DomainError, ErrorCategory, InvalidInput
 from core.shared.events import DomainEvent
 from core.shared.gateways import GatewayDeclined
 from core.shared.idempotency import IdempotencyKeyReused
-from core.shared.ids import CorrelationId, EventId, IdempotencyKey, new_id
+from core.shared.ids import CorrelationId, IdempotencyKey
 from core.shared.money import Money
 from core.shared.time import Clock
 from core.shared.timers import OBSOLETE, Timer
@@ -264,13 +264,11 @@ class ResolveUnknownPayments:
                 )
                 if step + 1 == len(RESOLVE_BACKOFF) - 1:
                     events.append(
-                        PaymentAlertRaised(
-                            event_id=EventId(new_id("evt")),
-                            occurred_at=now,
-                            aggregate_id=payment.id,
+                        PaymentAlertRaised.about(
+                            payment.id,
                             kind=AlertKind.UNKNOWN_UNRESOLVED,
                             provider=payment.provider or "",
-                            payment_id=payment.id,
+                            at=now,
                             summary=f"payment {payment.id} is still {payment.status.value}; now looked up daily",
                         )
                     )
@@ -387,13 +385,11 @@ class ResolveUnknownPayments:
                 uow.timers.schedule(refund_retry_timer(payment.id, refund.id, step=step + 1, now=now))
                 if step + 1 == len(RESOLVE_BACKOFF) - 1:
                     events.append(
-                        PaymentAlertRaised(
-                            event_id=EventId(new_id("evt")),
-                            occurred_at=now,
-                            aggregate_id=payment.id,
+                        PaymentAlertRaised.about(
+                            payment.id,
                             kind=AlertKind.REFUND_UNRESOLVED,
                             provider=payment.provider or "",
-                            payment_id=payment.id,
+                            at=now,
                             summary=(
                                 f"refund {refund.id} of {refund.amount} (payment {payment.id}) has no answer "
                                 f"from {payment.provider}; now retried daily"
