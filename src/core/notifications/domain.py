@@ -38,6 +38,7 @@ class Events:
     CONTRACT_CREATED = "escrow.contract_created"
     CONTRACT_DECIDED = "escrow.contract_decided"
     MILESTONE_FUNDED = "escrow.milestone_funded"
+    MILESTONE_FUNDING_REFUSED = "escrow.milestone_funding_refused"
     MILESTONE_SUBMITTED = "escrow.milestone_submitted"
     MILESTONE_CHANGES_REQUESTED = "escrow.milestone_changes_requested"
     MILESTONE_RELEASED = "escrow.milestone_released"
@@ -57,6 +58,7 @@ class Events:
             CONTRACT_CREATED,
             CONTRACT_DECIDED,
             MILESTONE_FUNDED,
+            MILESTONE_FUNDING_REFUSED,
             MILESTONE_SUBMITTED,
             MILESTONE_CHANGES_REQUESTED,
             MILESTONE_RELEASED,

@@ -375,3 +375,58 @@ def test_a_transfer_to_an_unknown_wallet_is_malformed(scene: Scene) -> None:
     )
     with pytest.raises(MalformedEvent, match="wallet wal_missing does not exist"), scene.uow() as uow:
         scene.consumer.handle(event, uow)
+
+
+# --- a captured payment escrow refused to use ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reason", "why"),
+    [
+        ("not_fundable", "the milestone was no longer waiting for funding"),
+        ("amount_mismatch", "the amount was not the milestone's"),
+        ("payer_not_client", "you are not the client of that contract"),
+        ("insufficient_funds", "your wallet no longer held the amount"),
+        ("contract_not_found", "the contract does not exist"),
+        ("milestone_not_found", "the milestone does not exist"),
+        ("a_reason_added_later", "a_reason_added_later"),
+    ],
+)
+def test_a_refused_funding_tells_the_payer_why_and_that_the_money_is_in_their_wallet(
+    scene: Scene, reason: str, why: str
+) -> None:
+    event = scene.milestone_event(
+        Events.MILESTONE_FUNDING_REFUSED, payment_id="pmt_1", payer_id=scene.client, amount=money(10_000), reason=reason
+    )
+    assert scene.handle(event) == {
+        scene.client: f"Your payment of 100.00 EUR could not fund the milestone ({why}); "
+        "the money was credited to your wallet instead."
+    }
+    (made,) = scene.made_for(event)
+    assert (made.kind, made.subjects.contract_id, made.subjects.milestone_id) == (
+        "escrow.milestone_funding_refused",
+        scene.contract.id,
+        scene.milestone_id,
+    )
+
+
+def test_a_refused_funding_reaches_a_payer_who_is_no_party_and_a_contract_that_does_not_exist(scene: Scene) -> None:
+    event = envelope(
+        Events.MILESTONE_FUNDING_REFUSED,
+        contract_id="ctr_missing",
+        milestone_id="mil_x",
+        payment_id="pmt_1",
+        payer_id="usr_stranger",
+        amount=money(5),
+        reason="contract_not_found",
+    )
+    assert list(scene.handle(event)) == ["usr_stranger"]
+
+
+def test_a_refused_funding_without_a_payer_is_malformed(scene: Scene) -> None:
+    event = scene.milestone_event(
+        Events.MILESTONE_FUNDING_REFUSED, payment_id="pmt_1", amount=money(5), reason="not_fundable"
+    )
+    with pytest.raises(MalformedEvent, match="payer_id is not a string"), scene.uow() as uow:
+        scene.consumer.handle(event, uow)
+    assert scene.made_for(event) == []

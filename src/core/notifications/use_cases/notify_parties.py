@@ -38,7 +38,9 @@ class _Parties:
 class NotifyParties:
     """The event consumer that tells each user an event concerns what happened, in one
     short line: the provider of a new offer, of funding, of requested changes and of
-    released money; the client of a decision on its offer and of submitted work; both
+    released money; the client of a decision on its offer and of submitted work; the payer
+    of a captured payment that could not fund its milestone (the money is in their
+    wallet); both
     parties of refunds, dispute holds, settlements and deadline time-outs; a payee of a
     paid or failed payout and of cleared earnings; the owner of a wallet that received a
     transfer. Amounts are exact, in the currency's own decimals.
@@ -56,6 +58,7 @@ class NotifyParties:
             Events.CONTRACT_CREATED: _contract_created,
             Events.CONTRACT_DECIDED: _contract_decided,
             Events.MILESTONE_FUNDED: _milestone_funded,
+            Events.MILESTONE_FUNDING_REFUSED: _funding_refused,
             Events.MILESTONE_SUBMITTED: _milestone_submitted,
             Events.MILESTONE_CHANGES_REQUESTED: _changes_requested,
             Events.MILESTONE_RELEASED: _released,
@@ -140,6 +143,28 @@ def _milestone_funded(envelope: EventEnvelope, uow: NotificationsUnitOfWork) -> 
     amount = money(envelope, "amount")
     parties = _parties(envelope, uow)
     return [_Message(parties.provider_id, f"A milestone was funded: {amount} is held in escrow for your work.")]
+
+
+# Escrow's FundingRefusals reasons, in words; an unknown (newer) reason is shown as is.
+_FUNDING_REFUSALS: Mapping[str, str] = {
+    "contract_not_found": "the contract does not exist",
+    "milestone_not_found": "the milestone does not exist",
+    "payer_not_client": "you are not the client of that contract",
+    "not_fundable": "the milestone was no longer waiting for funding",
+    "amount_mismatch": "the amount was not the milestone's",
+    "insufficient_funds": "your wallet no longer held the amount",
+}
+
+
+def _funding_refused(envelope: EventEnvelope, uow: NotificationsUnitOfWork) -> list[_Message]:
+    # The payer, named by the event: the contract may not exist, or they may not be its
+    # client, and either way the capture credited their wallet.
+    amount = money(envelope, "amount")
+    reason = envelope.text("reason")
+    why = _FUNDING_REFUSALS.get(reason, reason)
+    kept = "the money was credited to your wallet instead"
+    text = f"Your payment of {amount} could not fund the milestone ({why}); {kept}."
+    return [_Message(envelope.text("payer_id"), text)]
 
 
 def _milestone_submitted(envelope: EventEnvelope, uow: NotificationsUnitOfWork) -> list[_Message]:
