@@ -80,6 +80,7 @@ from core.notifications.use_cases.mark_notifications_read import MarkNotificatio
 from core.notifications.use_cases.notify_parties import NotifyParties
 from core.payments.domain import BreakerPolicy, RoutingPolicy
 from core.payments.use_cases.apply_provider_event import ApplyProviderEvent, ProviderEventsConsumer
+from core.payments.use_cases.capture_payment import CapturePayment
 from core.payments.use_cases.check_hold_deadlines import CheckHoldDeadlines
 from core.payments.use_cases.get_payment import GetPayment
 from core.payments.use_cases.get_payout_destinations import GetPayoutDestinations
@@ -270,6 +271,9 @@ class UseCases(containers.DeclarativeContainer):
     )
     refund_payment = providers.Singleton(
         RefundPayment, new_uow=new_uow, authorizer=authorizer, clock=clock, gateways=payment_gateways
+    )
+    capture_payment = providers.Singleton(
+        CapturePayment, new_uow=new_uow, authorizer=authorizer, clock=clock, router=payment_router
     )
     resolve_unknown_payments = providers.Singleton(
         ResolveUnknownPayments, new_uow=new_uow, authorizer=authorizer, clock=clock, router=payment_router
@@ -489,21 +493,24 @@ def escrow_policy(settings: Settings) -> EscrowPolicy:
 
 
 def payout_gateways(
-    settings: Settings, payments: PaymentsWiring | None = None, new_read_uow: Callable[[], Any] | None = None
+    settings: Settings,
+    payments: PaymentsWiring | None = None,
+    new_uow: Callable[[], Any] | None = None,
+    clock: Clock | None = None,
 ) -> tuple[PayoutGateway, PayoutGateway]:
     """The payout gateway the settings name (the sandbox, or an enabled payment
-    provider's payouts, paying the destinations payees registered, read through
-    ``new_read_uow``), and the one a dry run gets: never the real one. (``ExecutePayout``
-    stops before the gateway in a dry run anyway, since its start was rolled back; this
-    makes sure that nothing a dry run holds can send money.) The dry run's sandbox carries
+    provider's payouts, paying the destinations payees registered, pinned per payout
+    through ``new_uow`` at ``clock``'s time), and the one a dry run gets: never the real
+    one. (``ExecutePayout`` stops before the gateway in a dry run anyway, since its start
+    was rolled back; this makes sure that nothing a dry run holds can send money.) The dry run's sandbox carries
     the real gateway's name, which labels accounts."""
     live: PayoutGateway
     if settings.payout_gateway == "sandbox":
         live = SandboxPayoutGateway()
     elif payments is not None and settings.payout_gateway in payments.gateways:
-        if new_read_uow is None:
-            raise ValueError("a provider's payouts need the registered payout destinations (new_read_uow)")
-        live = ProviderPayoutGateway(payments.gateways[settings.payout_gateway], new_read_uow)
+        if new_uow is None or clock is None:
+            raise ValueError("a provider's payouts need the registered payout destinations (new_uow, clock)")
+        live = ProviderPayoutGateway(payments.gateways[settings.payout_gateway], new_uow, clock)
     else:
         raise ValueError(f"unknown payout gateway {settings.payout_gateway!r}")
     return live, SandboxPayoutGateway(name=live.name)
@@ -530,11 +537,12 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None) -> Ru
     policy = escrow_policy(settings)
     payments = build_payments(settings)
 
-    def new_read_uow() -> Any:
-        # Resolved at each payout, so the SQL engine is opened by ``start`` as usual.
-        return persistence.read_uow_factory()()
+    def new_uow() -> Any:
+        # Resolved at each payout, so the SQL engine is opened by ``start`` as usual. A
+        # writing unit of work: the payout's first attempt pins the destination it pays.
+        return persistence.uow_factory()()
 
-    gateway, dry_run_gateway = payout_gateways(settings, payments, new_read_uow)
+    gateway, dry_run_gateway = payout_gateways(settings, payments, new_uow, platform.clock())
     # A dry run never reaches a provider: no gateways (a top-up answers
     # no_provider_configured), but the same routing and verifiers.
     dry_run_payments = PaymentsWiring(

@@ -20,6 +20,7 @@ from core.payments.ports import PaymentGateway, PayoutDestinationsUnitOfWork, We
 from core.shared.errors import DomainError, ErrorCategory
 from core.shared.gateways import GatewayDeclined, GatewayOutcomeUnknown, GatewayUnavailable
 from core.shared.money import Money
+from core.shared.time import Clock
 from entrypoints.settings import Settings, SettingsError, parse_payment_routes
 
 # How long each provider lets captured funds sit before they must be paid out (Stripe's
@@ -131,39 +132,60 @@ class ProviderPayoutGateway:
     """Escrow's ``PayoutGateway`` over a payment provider's payouts. Escrow names the payee
     by user id; the provider pays the destination that payee registered for it (a Stripe
     connected account ``acct_…``, an Adyen transfer instrument, a PayPal email or
-    ``PAYPAL_ID:…``), read in a fresh read-only unit of work from ``new_read_uow`` (never
-    inside escrow's transaction). A payee without one is declined before the provider is
-    asked ("no payout destination registered for <provider>"), so escrow's failed-payout
-    path returns the money to their wallet. The payout's key is the idempotency key, so a
-    retry never pays twice. A lost answer, or a database that cannot answer, is reported
-    to escrow as GatewayUnavailable, which escrow retries with the same key (never
-    elsewhere)."""
+    ``PAYPAL_ID:…``). A payee without one is declined before the provider is asked ("no
+    payout destination registered for <provider>"), so escrow's failed-payout path returns
+    the money to their wallet. The payout's key is the idempotency key, so a retry never
+    pays twice. A lost answer, or a database that cannot answer, is reported to escrow as
+    GatewayUnavailable, which escrow retries with the same key (never elsewhere).
 
-    def __init__(self, gateway: PaymentGateway, new_read_uow: Callable[[], PayoutDestinationsUnitOfWork]) -> None:
+    Pinned destinations: a retry sends the same idempotency key, so it must send the same
+    body (Stripe refuses a key reused with other parameters; a provider without that check
+    could pay both destinations). So the first attempt of a payout pins the destination it
+    uses (``PayoutDestinations.pin``, committed in its own short unit of work from
+    ``new_uow`` before the provider is asked, never inside escrow's transaction), and every
+    retry of that payout pays the pinned destination, even if the payee registered another
+    one in between; the new one applies to their next payout. A pin made for another payee
+    or provider (the payout gateway setting changed while a payout's outcome was unknown)
+    is never sent elsewhere: the attempt answers GatewayUnavailable and the payout waits for
+    an operator."""
+
+    def __init__(
+        self, gateway: PaymentGateway, new_uow: Callable[[], PayoutDestinationsUnitOfWork], clock: Clock
+    ) -> None:
         self._gateway = gateway
-        self._new_read_uow = new_read_uow
+        self._new_uow = new_uow
+        self._clock = clock
 
     @property
     def name(self) -> str:
         return self._gateway.name
 
-    def destination_of(self, payee: str) -> str:
-        """The payee's registered destination at this provider. Raises GatewayDeclined
-        (none registered), GatewayUnavailable (the database cannot answer now)."""
+    def destination_for(self, payout_id: str, payee: str) -> str:
+        """The destination this payout pays: the one pinned by its first attempt, else the
+        payee's registered destination at this provider, pinned now. Raises
+        GatewayDeclined (none registered), GatewayUnavailable (the database cannot answer
+        now, or the pin names another payee or provider)."""
+        name = self._gateway.name
         try:
-            with self._new_read_uow() as uow:
-                found = uow.payout_destinations.get(payee, self._gateway.name)
+            with self._new_uow() as uow:
+                pinned = uow.payout_destinations.pin(payout_id, payee, name, at=self._clock.now())
+                uow.commit()
         except DomainError as error:
-            if error.category is ErrorCategory.UNAVAILABLE:
-                raise GatewayUnavailable(self._gateway.name) from None
+            if error.category in (ErrorCategory.UNAVAILABLE, ErrorCategory.CONFLICT):
+                raise GatewayUnavailable(name) from None
             raise
-        if found is None:
-            raise GatewayDeclined(self._gateway.name, f"no payout destination registered for {self._gateway.name}")
-        return found.value
+        if pinned is None:
+            raise GatewayDeclined(name, f"no payout destination registered for {name}")
+        if (pinned.payee_id, pinned.provider) != (payee, name):
+            raise GatewayUnavailable(name)
+        return pinned.value
 
     def send(self, payout_id: str, payee: str, amount: Money, *, idempotency_key: str) -> str:
         request = PayoutRequest(
-            payout_id=payout_id, destination=self.destination_of(payee), amount=amount, idempotency_key=idempotency_key
+            payout_id=payout_id,
+            destination=self.destination_for(payout_id, payee),
+            amount=amount,
+            idempotency_key=idempotency_key,
         )
         try:
             return self._gateway.payout(request).reference

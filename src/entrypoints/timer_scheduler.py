@@ -5,8 +5,9 @@ A daemon thread fires the due timers as the system actor every
 ``GIGCORE_TIMER_INTERVAL_SECONDS``, batch after batch while batches come back full, and
 stops when told to (the HTTP app's lifespan, or the worker, starts and stops it). Each
 tick runs escrow's timers (auto-release, deadlines, clearing), then the other contexts'
-rounds (payments: the janitor's ``payments.resolve`` look-ups and the
-``payments.hold_deadline`` guard; see ``payments_rounds``). Running it in several
+rounds (payments: ``payments.capture`` of authorised payments, the janitor's
+``payments.resolve`` look-ups and the ``payments.hold_deadline`` guard; see
+``payments_rounds``). Running it in several
 processes at once is safe: pollers skip the timers another one is firing, and a timer
 fires once however often it is delivered. A failed round is logged and retried at the
 next tick, and never keeps the other rounds from running; the thread never dies of it.
@@ -22,6 +23,7 @@ import structlog
 from attrs import frozen
 
 from core.escrow.use_cases.fire_due_timers import FireDueTimersCommand, FireDueTimersResult
+from core.payments.use_cases.capture_payment import CaptureDuePaymentsCommand
 from core.payments.use_cases.check_hold_deadlines import CheckHoldDeadlinesCommand
 from core.payments.use_cases.resolve_unknown_payments import ResolveUnknownPaymentsCommand
 from core.shared.actor import Actor
@@ -60,12 +62,21 @@ def payments_rounds(use_cases: Any) -> tuple[TimerRound, ...]:
         result = use_cases.resolve_unknown_payments()(command)
         return RoundResult(fired=len(result.resolved), failed=tuple(result.failed))
 
+    def capture(correlation: CorrelationId, limit: int) -> RoundResult:
+        command = CaptureDuePaymentsCommand(by=TIMERS_ACTOR, correlation_id=correlation, limit=limit)
+        result = use_cases.capture_payment().fire_due(command)
+        return RoundResult(fired=len(result.fired), failed=tuple(result.failed))
+
     def hold_deadlines(correlation: CorrelationId, limit: int) -> RoundResult:
         command = CheckHoldDeadlinesCommand(by=TIMERS_ACTOR, correlation_id=correlation, limit=limit)
         result = use_cases.check_hold_deadlines()(command)
         return RoundResult(fired=len(result.checked), failed=tuple(result.failed))
 
-    return (TimerRound("payments.resolve", resolve), TimerRound("payments.hold_deadline", hold_deadlines))
+    return (
+        TimerRound("payments.capture", capture),
+        TimerRound("payments.resolve", resolve),
+        TimerRound("payments.hold_deadline", hold_deadlines),
+    )
 
 
 def scheduler_for(use_cases: Any, *, interval_seconds: float) -> TimerScheduler:

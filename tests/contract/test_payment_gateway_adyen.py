@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from adapters.payments.adyen_gateway import AdyenConfig, AdyenGateway
-from core.payments.domain import ChargeRequest, PaymentId, PaymentMethod, SettlementKind, charge_key
+from core.payments.domain import ChargeRequest, PaymentId, PaymentMethod, ProviderStatus, SettlementKind, charge_key
+from core.payments.ports import PaymentGateway
 from core.shared.gateways import GatewayUnavailable
 from core.shared.money import Money
 from tests.fakes.providers import FakeAdyen
@@ -26,6 +27,13 @@ class TestAdyenGateway(PaymentGatewayContract):
     secrets = (API_KEY,)
     finds_by_reference = False  # Adyen has no API to read a payment back: webhooks resolve
     finds_by_payment_id = False
+    capture_answers = ProviderStatus.PROCESSING  # "received": the CAPTURE webhook reports it
+    refuses_a_second_capture = False
+
+    def authorised(self, gateway: PaymentGateway, fake: FakeAdyen) -> tuple[ChargeRequest, str]:
+        # Adyen authorises ("Authorised"); with manual capture the merchant captures it.
+        request = self.a_charge()
+        return request, gateway.charge(request).provider_reference
 
     @pytest.fixture
     def fake(self) -> Iterator[FakeAdyen]:

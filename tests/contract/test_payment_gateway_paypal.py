@@ -6,10 +6,13 @@ import pytest
 
 from adapters.payments.paypal_gateway import PayPalConfig, PayPalGateway
 from adapters.payments.paypal_rest import PayPalCredentials
+from core.payments.domain import ChargeRequest, PaymentId, PaymentMethod, ProviderStatus, RefundStatus, charge_key
+from core.payments.ports import PaymentGateway
+from core.shared.ids import new_id
 from tests.fakes.providers import FakePayPal
 from tests.fakes.providers.paypal import CLIENT_ID, CLIENT_SECRET, DECLINED_VAULT_ID
 
-from .suites.payment_gateway import READ_TIMEOUT, STALL_SECONDS, MakeGateway, PaymentGatewayContract
+from .suites.payment_gateway import AMOUNT, READ_TIMEOUT, STALL_SECONDS, MakeGateway, PaymentGatewayContract
 
 
 class TestPayPalGateway(PaymentGatewayContract):
@@ -17,8 +20,30 @@ class TestPayPalGateway(PaymentGatewayContract):
     declining_token = DECLINED_VAULT_ID
     payout_destination = "payee@example.com"
     unknown_reference = "ORD9NEVERCREATED"
+    unknown_refund_reference = "REF9NEVERCREATED"
+    refund_words = {
+        RefundStatus.PENDING: "PENDING",
+        RefundStatus.SUCCEEDED: "COMPLETED",
+        RefundStatus.FAILED: "FAILED",
+    }
     secrets = (CLIENT_SECRET,)
     finds_by_payment_id = False  # orders are not searchable by custom_id: the webhook resolves
+
+    def authorised(self, gateway: PaymentGateway, fake: FakePayPal) -> tuple[ChargeRequest, str]:
+        pid = PaymentId(new_id("pay"))
+        request = ChargeRequest(
+            payment_id=pid,
+            amount=AMOUNT,
+            method=PaymentMethod.PAYPAL,
+            country="GB",
+            payer_id="usr_payer",
+            idempotency_key=charge_key(pid),
+        )
+        answer = gateway.charge(request)
+        assert answer.status is ProviderStatus.REQUIRES_ACTION
+        fake.approve(answer.provider_reference)  # the payer approves on PayPal's page
+        assert gateway.lookup(pid, answer.provider_reference).status is ProviderStatus.AUTHORIZED  # type: ignore[union-attr]
+        return request, answer.provider_reference
 
     @pytest.fixture
     def fake(self) -> Iterator[FakePayPal]:
@@ -53,3 +78,29 @@ def test_a_payment_without_a_vaulted_source_waits_for_the_payer() -> None:
     assert result.client_action is not None and result.client_action.kind == "redirect"
     assert result.client_action.url and result.provider_reference in result.client_action.url
     assert fake.charges == []
+
+
+def test_the_charge_and_the_lookup_name_the_orders_capture() -> None:
+    from core.payments.domain import ChargeRequest, PaymentId, PaymentMethod, ProviderStatus, charge_key
+    from core.shared.money import Money
+
+    with FakePayPal.running() as fake:
+        credentials = PayPalCredentials(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+        gateway = PayPalGateway(PayPalConfig(credentials=credentials, base_url=fake.base_url))
+        pid = PaymentId("pay_capture_ref")
+        result = gateway.charge(
+            ChargeRequest(
+                payment_id=pid,
+                amount=Money.of(1250, "EUR"),
+                method=PaymentMethod.PAYPAL,
+                country="GB",
+                payer_id="usr_1",
+                payment_token="vault_1",
+                idempotency_key=charge_key(pid),
+            )
+        )
+        found = gateway.lookup(pid, result.provider_reference)
+    [capture_id] = list(fake.captures)
+    assert result.status is ProviderStatus.CAPTURED
+    assert (result.provider_reference, result.capture_reference) == (fake.captures[capture_id]["order_id"], capture_id)
+    assert found is not None and found.capture_reference == capture_id

@@ -5,8 +5,10 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.payments.stripe_gateway import StripeConfig, StripeGateway
+from core.payments.domain import ChargeRequest, ProviderStatus, RefundStatus
+from core.payments.ports import PaymentGateway
 from tests.fakes.providers import FakeStripe
-from tests.fakes.providers.stripe import DECLINED_PAYMENT_METHOD
+from tests.fakes.providers.stripe import AUTHORIZE_ONLY_PAYMENT_METHOD, DECLINED_PAYMENT_METHOD
 
 from .suites.payment_gateway import READ_TIMEOUT, STALL_SECONDS, MakeGateway, PaymentGatewayContract
 
@@ -18,7 +20,19 @@ class TestStripeGateway(PaymentGatewayContract):
     declining_token = DECLINED_PAYMENT_METHOD
     payout_destination = "acct_1Payee"
     unknown_reference = "pi_NeverCreated"
+    unknown_refund_reference = "re_NeverCreated"
+    refund_words = {
+        RefundStatus.PENDING: "pending",
+        RefundStatus.SUCCEEDED: "succeeded",
+        RefundStatus.FAILED: "failed",
+    }
     secrets = (API_KEY,)
+
+    def authorised(self, gateway: PaymentGateway, fake: FakeStripe) -> tuple[ChargeRequest, str]:
+        request = self.a_charge(token=AUTHORIZE_ONLY_PAYMENT_METHOD)
+        answer = gateway.charge(request)
+        assert answer.status is ProviderStatus.AUTHORIZED and fake.charges == []
+        return request, answer.provider_reference
 
     @pytest.fixture
     def fake(self) -> Iterator[FakeStripe]:

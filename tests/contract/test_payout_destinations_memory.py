@@ -1,5 +1,9 @@
 from .harness import MemoryAdapter
-from .suites.payout_destinations import PayoutDestinationsContract, RegisterPayoutDestinationContract
+from .suites.payout_destinations import (
+    PayoutDestinationsContract,
+    PinnedPayoutDestinationsContract,
+    RegisterPayoutDestinationContract,
+)
 
 
 class TestMemoryPayoutDestinations(MemoryAdapter, PayoutDestinationsContract):
@@ -7,4 +11,8 @@ class TestMemoryPayoutDestinations(MemoryAdapter, PayoutDestinationsContract):
 
 
 class TestMemoryRegisterPayoutDestination(MemoryAdapter, RegisterPayoutDestinationContract):
+    pass
+
+
+class TestMemoryPinnedPayoutDestinations(MemoryAdapter, PinnedPayoutDestinationsContract):
     pass

@@ -1,5 +1,9 @@
 from .harness import PostgresAdapter
-from .suites.payout_destinations import PayoutDestinationsContract, RegisterPayoutDestinationContract
+from .suites.payout_destinations import (
+    PayoutDestinationsContract,
+    PinnedPayoutDestinationsContract,
+    RegisterPayoutDestinationContract,
+)
 
 
 class TestPostgresPayoutDestinations(PostgresAdapter, PayoutDestinationsContract):
@@ -7,4 +11,8 @@ class TestPostgresPayoutDestinations(PostgresAdapter, PayoutDestinationsContract
 
 
 class TestPostgresRegisterPayoutDestination(PostgresAdapter, RegisterPayoutDestinationContract):
+    pass
+
+
+class TestPostgresPinnedPayoutDestinations(PostgresAdapter, PinnedPayoutDestinationsContract):
     pass

@@ -1,5 +1,9 @@
 from .harness import SqliteAdapter
-from .suites.payout_destinations import PayoutDestinationsContract, RegisterPayoutDestinationContract
+from .suites.payout_destinations import (
+    PayoutDestinationsContract,
+    PinnedPayoutDestinationsContract,
+    RegisterPayoutDestinationContract,
+)
 
 
 class TestSqlitePayoutDestinations(SqliteAdapter, PayoutDestinationsContract):
@@ -7,4 +11,8 @@ class TestSqlitePayoutDestinations(SqliteAdapter, PayoutDestinationsContract):
 
 
 class TestSqliteRegisterPayoutDestination(SqliteAdapter, RegisterPayoutDestinationContract):
+    pass
+
+
+class TestSqlitePinnedPayoutDestinations(SqliteAdapter, PinnedPayoutDestinationsContract):
     pass

@@ -6,8 +6,9 @@ providers, everything through the HTTP API the composition root builds.
   times and out of order, and the wallet is credited exactly once; a forged webhook first
   changes nothing; the janitor's later look-up changes nothing either;
 - a refund and a payout go through each provider;
-- provider A unavailable (503, then its circuit open) -> the charge goes through B, never
-  charged twice;
+- provider A unavailable (it refused the request before processing it, refused the
+  connection, or its circuit is open) -> the charge goes through B, never charged twice;
+  a 503 to a charge is an unknown outcome: never taken elsewhere, settled by the janitor;
 - reconciliation over a period with one planted discrepancy reports exactly it.
 """
 
@@ -29,6 +30,7 @@ from core.shared.money import Money
 from entrypoints.payments_setup import ProviderPayoutGateway
 from entrypoints.timer_scheduler import scheduler_for
 from tests.fakes.providers import Fault
+from tests.fakes.providers.base import a_free_port
 from tests.fakes.providers.stripe import TEST_WEBHOOK_SECRET, sign
 from tests.unit.core.world import key
 from tests.unit.escrow.world import TIMERS, EscrowWorld
@@ -185,29 +187,81 @@ def test_a_top_up_is_credited_once_by_webhooks_delivered_three_times_out_of_orde
     assert sb.balance(client) == 1_500
 
 
-def test_a_paypal_top_up_the_payer_must_approve_is_credited_by_its_capture_webhook(
+def test_a_paypal_top_up_the_payer_approves_is_captured_by_us_once_and_credited_once(
     make_sandbox: Callable[..., Sandbox],
 ) -> None:
     sb = make_sandbox(payment_routes=ROUTES)
     client = sb.user("pat")
+    paypal = sb.fakes.paypal
     started = sb.top_up(client, 1_200, country="GB", method="paypal")  # no vaulted instrument
     assert started["status"] == "requires_action"
     assert started["client_action"]["url"].startswith("https://www.sandbox.paypal.com/")
-    order_id = started["provider_reference"]
-    capture = {
-        "id": "CAP-APPROVED-1",
-        "status": "COMPLETED",
-        "amount": {"currency_code": "EUR", "value": "12.00"},
-        "custom_id": started["payment_id"],
-        "supplementary_data": {"related_ids": {"order_id": order_id}},
-    }
-    event = sb.fakes.paypal.event("PAYMENT.CAPTURE.COMPLETED", capture)
-    for _ in range(3):
-        answer = sb.webhook("paypal", json.dumps(event).encode(), sb.fakes.paypal.signed_headers(event))
-        acknowledged(answer, "paypal")
+    payment_id, order_id = started["payment_id"], started["provider_reference"]
+    assert paypal.charges == []  # nothing taken until the payer approves and we capture
+
+    # The payer approves on PayPal's page; PayPal tells us, twice.
+    approved = paypal.event("CHECKOUT.ORDER.APPROVED", paypal.approve(order_id))
+    for _ in range(2):
+        acknowledged(sb.webhook("paypal", json.dumps(approved).encode(), paypal.signed_headers(approved)), "paypal")
     sb.settle()
-    assert sb.payment(client, started["payment_id"])["status"] == "captured"
+    assert sb.payment(client, payment_id)["status"] == "authorized"
+    assert sb.balance(client) == 0
+
+    # Its capture timer is due at once: the next tick captures the order, with our key.
+    scheduler = scheduler_for(sb.runtime.use_cases, interval_seconds=60)
+    scheduler.tick()
+    sb.settle()
+    assert sb.payment(client, payment_id)["status"] == "captured"
     assert sb.balance(client) == 1_200
+    [taken] = paypal.charges
+    assert taken.idempotency_key == f"{payment_id}:capture"
+
+    # PayPal's capture webhook follows (three times); the payer's page asks to capture too.
+    [capture] = paypal.orders[order_id]["purchase_units"][0]["payments"]["captures"]
+    completed = paypal.event("PAYMENT.CAPTURE.COMPLETED", capture)
+    for _ in range(3):
+        acknowledged(sb.webhook("paypal", json.dumps(completed).encode(), paypal.signed_headers(completed)), "paypal")
+    sb.settle()
+    back = sb.post(f"/v1/payments/{payment_id}/capture", client)
+    assert back.status_code == 200, back.text
+    assert back.json()["status"] == "captured"
+    scheduler.tick()
+    sb.settle()
+    assert len(paypal.charges) == 1
+    assert sum(1 for r in paypal.requests if r.path.endswith("/capture")) == 1
+    assert sb.balance(client) == 1_200
+
+
+def test_a_paypal_payer_back_before_the_webhook_gets_the_capture_at_once(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    sb = make_sandbox(payment_routes=ROUTES)
+    client = sb.user("pia")
+    paypal = sb.fakes.paypal
+    started = sb.top_up(client, 900, country="GB", method="paypal")
+    payment_id, order_id = started["payment_id"], started["provider_reference"]
+
+    # Asking before approving changes nothing and captures nothing.
+    early = sb.post(f"/v1/payments/{payment_id}/capture", client)
+    assert early.status_code == 200, early.text
+    assert early.json()["status"] == "requires_action"
+    assert paypal.charges == []
+    # Someone else cannot capture it.
+    assert sb.post(f"/v1/payments/{payment_id}/capture", sb.user("mal")).status_code == 404
+
+    paypal.approve(order_id)
+    back = sb.post(f"/v1/payments/{payment_id}/capture", client)
+    assert back.status_code == 200, back.text
+    assert back.json()["status"] == "captured"
+    assert sb.balance(client) == 900
+
+    # The approval webhook, arriving late, and the timer change nothing.
+    approved = paypal.event("CHECKOUT.ORDER.APPROVED", {**paypal.orders[order_id], "status": "APPROVED"})
+    acknowledged(sb.webhook("paypal", json.dumps(approved).encode(), paypal.signed_headers(approved)), "paypal")
+    sb.settle()
+    scheduler_for(sb.runtime.use_cases, interval_seconds=60).tick()
+    sb.settle()
+    assert len(paypal.charges) == 1 and sb.balance(client) == 900
 
 
 # ---- payouts -----------------------------------------------------------------------
@@ -292,14 +346,14 @@ def test_an_unavailable_provider_is_skipped_and_nothing_is_charged_twice(make_sa
     sb = make_sandbox(payment_routes="EUR=stripe,adyen", payments_breaker_failures=2)
     client = sb.user("uma")
 
-    # Stripe's front door answers 503: the charge moves on to Adyen, once.
-    sb.fakes.stripe.fail_next(Fault.UNAVAILABLE)
+    # Stripe refuses the request before processing it (429): the charge moves on to Adyen, once.
+    sb.fakes.stripe.fail_next(Fault.RATE_LIMITED)
     first = sb.top_up(client, 700, payment_token="stored_card_1")
     assert (first["status"], first["provider"]) == ("captured", "adyen")
     assert sb.fakes.stripe.charges == [] and len(sb.fakes.adyen.charges) == 1
 
-    # A second 503 opens Stripe's circuit ...
-    sb.fakes.stripe.fail_next(Fault.UNAVAILABLE)
+    # A second refusal opens Stripe's circuit ...
+    sb.fakes.stripe.fail_next(Fault.RATE_LIMITED)
     second = sb.top_up(client, 800, payment_token="stored_card_1")
     assert second["provider"] == "adyen"
     # ... so the next charge goes straight to Adyen without asking Stripe at all.
@@ -312,13 +366,44 @@ def test_an_unavailable_provider_is_skipped_and_nothing_is_charged_twice(make_sa
     assert sb.balance(client) == 2_400
 
 
+def test_a_provider_that_refuses_connections_is_skipped(make_sandbox: Callable[..., Sandbox]) -> None:
+    sb = make_sandbox(payment_routes="EUR=stripe,adyen", stripe_base_url=f"http://127.0.0.1:{a_free_port()}")
+    client = sb.user("ugo")
+    paid = sb.top_up(client, 600, payment_token="stored_card_1")
+    assert (paid["status"], paid["provider"]) == ("captured", "adyen")
+    assert len(sb.fakes.adyen.charges) == 1 and sb.balance(client) == 600
+
+
+def test_a_503_to_a_charge_is_never_taken_elsewhere_the_janitor_settles_it(
+    make_sandbox: Callable[..., Sandbox],
+) -> None:
+    """A 503 may come from behind the part that charged: it is an unknown outcome. The
+    payment waits for the janitor, which finds no charge and fails it; Adyen is never asked."""
+    sb = make_sandbox(payment_routes="EUR=stripe,adyen")
+    client = sb.user("una")
+    sb.fakes.stripe.fail_next(Fault.UNAVAILABLE)
+    started = sb.top_up(client, 700, payment_token="stored_card_1")
+    assert (started["status"], started["provider"]) == ("unknown", "stripe")
+    assert sb.fakes.adyen.requests == [] and sb.fakes.stripe.charges == []
+
+    scheduler = scheduler_for(sb.runtime.use_cases, interval_seconds=60)
+    for _ in range(4):  # the janitor's look-ups, until the grace for "never reached it" has passed
+        sb.clock.advance(timedelta(minutes=16))
+        scheduler.tick()
+    sb.settle()
+    settled = sb.payment(client, started["payment_id"])
+    assert settled["status"] == "failed"
+    assert sb.fakes.adyen.requests == [] and sb.fakes.stripe.charges == []
+    assert sb.balance(client) == 0
+
+
 def test_with_every_provider_unavailable_the_top_up_fails_and_charges_nothing(
     make_sandbox: Callable[..., Sandbox],
 ) -> None:
     sb = make_sandbox(payment_routes="EUR=stripe,adyen")
     client = sb.user("vic")
-    sb.fakes.stripe.fail_next(Fault.UNAVAILABLE)
-    sb.fakes.adyen.fail_next(Fault.UNAVAILABLE)
+    sb.fakes.stripe.fail_next(Fault.RATE_LIMITED)
+    sb.fakes.adyen.fail_next(Fault.RATE_LIMITED)
     failed = sb.top_up(client, 700, payment_token="stored_card_1")
     assert failed["status"] == "failed"
     assert sb.fakes.stripe.charges == [] and sb.fakes.adyen.charges == []

@@ -84,8 +84,10 @@ def test_logs_hold_no_configured_secret_and_no_card_number(
     sb.top_up(client, 1_000, country="DE", payment_token="declined")
     sb.top_up(client, 1_000, country="GB", method="paypal", payment_token="declined")
     sb.top_up(client, 1_000, payment_token=PAN)  # card data where a token belongs
-    sb.fakes.stripe.fail_next(Fault.UNAVAILABLE)
+    sb.fakes.stripe.fail_next(Fault.RATE_LIMITED)
     sb.top_up(client, 1_000, payment_token="pm_card_visa")  # rerouted to Adyen
+    sb.fakes.stripe.fail_next(Fault.UNAVAILABLE)
+    sb.top_up(client, 1_000, payment_token="pm_card_visa")  # a 503: unknown, never rerouted
     sb.fakes.adyen.fail_next(Fault.SERVER_ERROR)
     sb.top_up(client, 1_000, country="DE", payment_token="stored_1")  # answer lost
 

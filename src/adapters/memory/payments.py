@@ -25,6 +25,7 @@ from core.shared.errors import ConcurrentUpdate
 class PaymentsTables:
     payments: dict[PaymentId, Payment] = attrs.Factory(dict)
     references: dict[tuple[str, str], PaymentId] = attrs.Factory(dict)
+    captures: dict[tuple[str, str], PaymentId] = attrs.Factory(dict)  # (provider, capture reference)
     events: dict[tuple[str, str], StoredProviderEvent] = attrs.Factory(dict)
 
 
@@ -81,20 +82,31 @@ class MemoryPayments:
         self._uow.on_rollback(undo)
 
     def _index(self, payment: Payment) -> None:
-        if payment.provider is None or payment.provider_reference is None:
+        if payment.provider is None:
             return
-        slot = (payment.provider, payment.provider_reference)
-        if slot in self._t.references:
+        for index, reference in (
+            (self._t.references, payment.provider_reference),
+            (self._t.captures, payment.capture_reference),
+        ):
+            if reference is not None:
+                self._index_one(index, (payment.provider, reference), payment.id)
+
+    def _index_one(self, index: dict[tuple[str, str], PaymentId], slot: tuple[str, str], pid: PaymentId) -> None:
+        if slot in index:
             return
-        self._t.references[slot] = payment.id
+        index[slot] = pid
 
         def undo() -> None:
-            self._t.references.pop(slot, None)
+            index.pop(slot, None)
 
         self._uow.on_rollback(undo)
 
     def by_provider_reference(self, provider: str, reference: str) -> Payment | None:
         pid = self._t.references.get((provider, reference))
+        return None if pid is None else self.get(pid)
+
+    def by_capture_reference(self, provider: str, reference: str) -> Payment | None:
+        pid = self._t.captures.get((provider, reference))
         return None if pid is None else self.get(pid)
 
     def captured_between(self, provider: str, start: datetime, end: datetime) -> list[Payment]:

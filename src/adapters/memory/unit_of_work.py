@@ -34,7 +34,7 @@ from core.ledger.domain import (
 from core.ledger.ports import EntryCursor, SnapshotLine, StoredSnapshot
 from core.ledger.use_cases.book import LedgerBook
 from core.messaging.domain import DeadLetter, Heartbeat, OutboxStats
-from core.payments.destinations import PayoutDestination
+from core.payments.destinations import PayoutDestination, PinnedPayoutDestination
 from core.shared.actor import Persona
 from core.shared.audit import GENESIS_HASH, AuditDraft, AuditRecord, chain_for, seal
 from core.shared.errors import ConcurrentUpdate
@@ -132,6 +132,7 @@ class MemoryStore:
         self.seq = itertools.count(1)
         self.notifications = NotificationRows()
         self.payout_destinations: dict[tuple[str, str], PayoutDestination] = {}
+        self.payout_destination_pins: dict[str, PinnedPayoutDestination] = {}
 
 
 def _copy(obj: R) -> R:
@@ -643,7 +644,6 @@ class _OutboxFeed(_Part):
             oldest_pending_at=min((r.event.occurred_at for r in pending), default=None),
             published=len(self._s.outbox) - len(pending),
         )
-
 
 
 class _Inbox(_Part):

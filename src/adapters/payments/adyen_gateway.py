@@ -44,6 +44,7 @@ from Adyen.services.checkout.payments_api import PaymentsApi
 from Adyen.services.transfers.transfers_api import TransfersApi
 
 from core.payments.domain import (
+    CaptureRequest,
     ChargeRequest,
     ChargeResult,
     ClientAction,
@@ -63,7 +64,7 @@ from core.shared.money import Money
 
 from .adyen_settlement import UnreadableReport, lines_between
 from .minor_units import ADYEN
-from .transport import http_failure, network_failure
+from .transport import KEY_REUSED_CODES, http_failure, network_failure
 
 PROVIDER = "adyen"
 CHECKOUT_VERSION = "v72"
@@ -177,6 +178,29 @@ class AdyenGateway:
             client_action=_client_action(answer) if status is ProviderStatus.REQUIRES_ACTION else None,
         )
 
+    def capture(self, request: CaptureRequest) -> ChargeResult:
+        """Capture a payment authorised without automatic capture (``/payments/{psp}/captures``).
+        Adyen answers "received": PROCESSING until its CAPTURE webhook says it happened."""
+        body = {
+            "amount": _amount(request.amount),
+            "merchantAccount": self._config.merchant_account,
+            "reference": str(request.payment_id),
+        }
+        answer = self._call(
+            lambda: self._modifications.capture_authorised_payment(
+                body, request.provider_reference, idempotency_key=request.idempotency_key
+            ),
+            posts=True,
+        )
+        if not isinstance(answer.get("pspReference"), str) or str(answer.get("status")) != "received":
+            raise GatewayOutcomeUnknown(PROVIDER)
+        return ChargeResult(
+            provider=PROVIDER,
+            provider_reference=request.provider_reference,
+            status=ProviderStatus.PROCESSING,
+            amount=request.amount,
+        )
+
     def refund(self, request: RefundRequest) -> RefundResult:
         body = {
             "amount": _amount(request.amount),
@@ -218,6 +242,12 @@ class AdyenGateway:
 
     def lookup(self, payment_id: PaymentId, provider_reference: str | None) -> ProviderPayment | None:
         raise GatewayOutcomeUnknown(PROVIDER)
+
+    def refund_status(self, provider_refund_reference: str) -> RefundStatus | None:
+        """None: Adyen has no refund lookup (a refund answers "received" and only its REFUND
+        / REFUND_FAILED webhook tells the outcome), so the janitor cannot ask; a refund
+        whose webhook is lost is alerted at the daily step."""
+        return None
 
     def settlement_report(self, start: datetime, end: datetime) -> list[SettlementLine]:
         """The lines of the Settlement details report files booked in ``[start, end)``,
@@ -290,6 +320,8 @@ class AdyenGateway:
                 raise answered from None
             if status in (401, 403):
                 raise GatewayUnavailable(PROVIDER) from None  # our credentials: nothing was processed
+            if posts and _reason(error) in KEY_REUSED_CODES:
+                raise GatewayOutcomeUnknown(PROVIDER) from None
             raise GatewayDeclined(PROVIDER, _reason(error)) from None
         except AdyenError:
             raise GatewayUnavailable(PROVIDER) from None  # configuration refused before sending

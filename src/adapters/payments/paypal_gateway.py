@@ -30,6 +30,7 @@ from paypalserversdk.http.auth.o_auth_2 import ClientCredentialsAuthCredentials
 from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 
 from core.payments.domain import (
+    CaptureRequest,
     ChargeRequest,
     ChargeResult,
     ClientAction,
@@ -50,14 +51,14 @@ from core.shared.gateways import GatewayDeclined, GatewayOutcomeUnknown, Gateway
 from core.shared.money import Currency, Money
 
 from .paypal_rest import PayPalCredentials, PayPalRest, declined_from, default_base_url, json_of
-from .transport import http_failure, network_failure
+from .transport import KEY_REUSED_CODES, http_failure, network_failure
 
 PROVIDER = "paypal"
 SEARCH_WINDOW = timedelta(days=31)  # the transaction search's longest range
 
 _ORDER_STATUSES = {
     "COMPLETED": ProviderStatus.CAPTURED,
-    "APPROVED": ProviderStatus.PROCESSING,  # the payer approved; nothing captured yet
+    "APPROVED": ProviderStatus.AUTHORIZED,  # the payer approved; ours to capture (``capture``)
     "SAVED": ProviderStatus.PROCESSING,
     "CREATED": ProviderStatus.REQUIRES_ACTION,
     "PAYER_ACTION_REQUIRED": ProviderStatus.REQUIRES_ACTION,
@@ -173,6 +174,31 @@ class PayPalGateway:
             status=status,
             amount=request.amount,
             client_action=_client_action(order) if status is ProviderStatus.REQUIRES_ACTION else None,
+            capture_reference=_capture_id(order),
+        )
+
+    def capture(self, request: CaptureRequest) -> ChargeResult:
+        """Capture an order the payer approved (Orders v2 ``/capture``), with our capture key
+        as ``PayPal-Request-Id``: a repeat answers the first capture. A second capture
+        under another key is refused (ORDER_ALREADY_CAPTURED): the caller looks it up."""
+        order = self._call(
+            lambda: self._sdk.orders.capture_order(
+                {
+                    "id": request.provider_reference,
+                    "body": {},
+                    "paypal_request_id": request.idempotency_key,
+                    "prefer": "return=representation",
+                }
+            ),
+            posts=True,
+        )
+        status = _order_status(order)
+        return ChargeResult(
+            provider=PROVIDER,
+            provider_reference=request.provider_reference,
+            status=status,
+            amount=_captured(order, request.amount.currency) if status is ProviderStatus.CAPTURED else request.amount,
+            capture_reference=_capture_id(order),
         )
 
     def refund(self, request: RefundRequest) -> RefundResult:
@@ -267,13 +293,38 @@ class PayPalGateway:
             money = Money.parse_decimal(str(amount.get("value")), Currency(str(amount.get("currency_code"))))
         except InvalidInput:
             raise GatewayUnavailable(PROVIDER) from None
+        try:
+            status = _order_status(order)
+        except GatewayDeclined:
+            status = ProviderStatus.FAILED  # its capture was declined
+        except GatewayOutcomeUnknown:
+            raise GatewayUnavailable(PROVIDER) from None  # a status we do not know: cannot tell
+        if status is ProviderStatus.CAPTURED:
+            try:
+                money = _captured(order, money.currency)
+            except GatewayOutcomeUnknown:
+                raise GatewayUnavailable(PROVIDER) from None
         return ProviderPayment(
             provider=PROVIDER,
             provider_reference=provider_reference,
             payment_id=PaymentId(custom) if isinstance(custom, str) and custom else None,
-            status=_order_status(order),
+            status=status,
             amount=money,
+            capture_reference=_capture_id(order),
         )
+
+    def refund_status(self, provider_refund_reference: str) -> RefundStatus | None:
+        """``GET /v2/payments/refunds/{id}`` (the SDK's ``payments.get_refund``)."""
+        try:
+            refund = self._call(
+                lambda: self._sdk.payments.get_refund({"refund_id": provider_refund_reference}), posts=False
+            )
+        except GatewayDeclined:
+            raise GatewayUnavailable(PROVIDER) from None  # PayPal does not know it (404): cannot tell now
+        status = _REFUND_STATUSES.get(str(refund.get("status")))
+        if status is None:
+            raise GatewayUnavailable(PROVIDER)  # a status we do not know: cannot tell
+        return status
 
     def settlement_report(self, start: datetime, end: datetime) -> list[SettlementLine]:
         try:
@@ -356,6 +407,8 @@ class PayPalGateway:
                 raise answered from None
             if status in (401, 403):
                 raise GatewayUnavailable(PROVIDER) from None  # our credentials: nothing was processed
+            if posts and _issue(error) in KEY_REUSED_CODES:
+                raise GatewayOutcomeUnknown(PROVIDER) from None
             raise GatewayDeclined(PROVIDER, _issue(error)) from None
         except requests.exceptions.RequestException as error:
             raise (network_failure(PROVIDER, error) if posts else GatewayUnavailable(PROVIDER)) from None
@@ -418,6 +471,35 @@ def _captures(order: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(captures, list):
             found.extend(c for c in captures if isinstance(c, dict))
     return found
+
+
+def _captured(order: dict[str, Any], currency: Currency) -> Money:
+    """What the order's completed captures took (in ``currency`` when they all agree).
+    Raises GatewayOutcomeUnknown for an amount it cannot read."""
+    total: Money | None = None
+    for capture in _captures(order):
+        if capture.get("status") not in ("COMPLETED", None):
+            continue
+        amount = capture.get("amount")
+        if not isinstance(amount, dict):
+            raise GatewayOutcomeUnknown(PROVIDER)
+        try:
+            taken = Money.parse_decimal(str(amount.get("value")), Currency(str(amount.get("currency_code"))))
+        except InvalidInput:
+            raise GatewayOutcomeUnknown(PROVIDER) from None
+        if total is not None and taken.currency != total.currency:
+            raise GatewayOutcomeUnknown(PROVIDER)
+        total = taken if total is None else Money(total.minor + taken.minor, total.currency)
+    return total if total is not None else Money(0, currency)
+
+
+def _capture_id(order: dict[str, Any]) -> str | None:
+    """The id of the order's (first) capture: PayPal's refunds name it, not the order."""
+    for capture in _captures(order):
+        capture_id = capture.get("id")
+        if isinstance(capture_id, str) and capture_id:
+            return capture_id
+    return None
 
 
 def _client_action(order: dict[str, Any]) -> ClientAction:

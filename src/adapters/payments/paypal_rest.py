@@ -15,7 +15,7 @@ import httpx
 
 from core.shared.gateways import GatewayDeclined, GatewayOutcomeUnknown, GatewayUnavailable
 
-from .transport import failed_before_sending, http_failure
+from .transport import KEY_REUSED_CODES, failed_before_sending, http_failure
 
 PROVIDER = "paypal"
 SANDBOX_URL = "https://api-m.sandbox.paypal.com"
@@ -128,10 +128,14 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def declined_from(response: httpx.Response) -> GatewayDeclined:
+def declined_from(response: httpx.Response) -> GatewayDeclined | GatewayOutcomeUnknown:
+    """The port error for a 4xx answer to a POST: a decline, except our key used before
+    with another body (DUPLICATE_REQUEST_ID), whose outcome we cannot know."""
     body = _json(response)
     details = body.get("details")
     issue = details[0].get("issue") if isinstance(details, list) and details and isinstance(details[0], dict) else None
+    if issue in KEY_REUSED_CODES:
+        return GatewayOutcomeUnknown(PROVIDER)
     reason = issue or body.get("name") or f"HTTP {response.status_code}"
     return GatewayDeclined(PROVIDER, str(reason)[:200])
 

@@ -25,6 +25,7 @@ delivery is rejected with a reason saying so, and PayPal delivers it again later
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -173,6 +174,7 @@ def event_from(event: p.Json) -> ProviderEvent:
             payment_id=PaymentId(custom_id) if custom_id else None,
             amount=_amount(resource),
             reason=(reason or "declined") if kind is ProviderEventKind.PAYMENT_FAILED else "",
+            capture_reference=p.optional_text(resource, "id"),  # the resource is the capture
         )
     if event_type in (
         "PAYMENT.CAPTURE.REFUNDED",
@@ -193,6 +195,8 @@ def event_from(event: p.Json) -> ProviderEvent:
             amount=_amount(resource),
             refund_reference=p.text(resource, "id"),
             refund_id=RefundId(invoice_id) if invoice_id else None,
+            # Refunds made in PayPal's dashboard echo none of our ids: the capture names the payment.
+            capture_reference=_refunded_capture(resource),
         )
     if event_type == "CUSTOMER.DISPUTE.CREATED":
         return _dispute_event(event_id, resource, occurred_at)
@@ -228,10 +232,12 @@ def event_from(event: p.Json) -> ProviderEvent:
             reason=p.optional_text(resource, "transaction_status") or "",
         )
     if event_type == "CHECKOUT.ORDER.APPROVED":
+        # The payer approved the order: it is ours to capture (the payment becomes
+        # AUTHORIZED and its ``payments.capture`` timer captures it).
         return ProviderEvent(
             provider=PROVIDER,
             provider_event_id=event_id,
-            kind=ProviderEventKind.PAYMENT_PROCESSING,
+            kind=ProviderEventKind.PAYMENT_AUTHORIZED,
             provider_reference=p.text(resource, "id"),
             occurred_at=occurred_at,
         )
@@ -242,6 +248,25 @@ def event_from(event: p.Json) -> ProviderEvent:
         provider_reference=None,
         occurred_at=occurred_at,
     )
+
+
+_CAPTURE_LINK = re.compile(r"/v2/payments/captures/([A-Za-z0-9_-]{1,64})/?$")
+
+
+def _refunded_capture(refund: p.Json) -> str | None:
+    """The capture a refund resource names: its ``links`` entry with rel "up" points at
+    ``…/v2/payments/captures/<capture id>``. None when there is no such link."""
+    links = refund.get("links")
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("rel") == "up" and isinstance(link.get("href"), str):
+            try:
+                path = urlsplit(link["href"]).path
+            except ValueError:  # not a URL ("http://[" …): no capture named
+                continue
+            found = _CAPTURE_LINK.search(path)
+            if found:
+                return found.group(1)
+    return None
 
 
 def _amount(parent: p.Json, *, key: str = "amount", code_key: str = "currency_code", unsigned: bool = False) -> Money:

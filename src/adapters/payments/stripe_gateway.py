@@ -22,6 +22,7 @@ import httpx
 import stripe
 
 from core.payments.domain import (
+    CaptureRequest,
     ChargeRequest,
     ChargeResult,
     ClientAction,
@@ -156,6 +157,30 @@ class StripeGateway:
             posts=True,
         )
 
+    def capture(self, request: CaptureRequest) -> ChargeResult:
+        """Capture an intent in ``requires_capture`` in full; an intent captured already
+        (automatic capture) is refused by Stripe as ``payment_intent_unexpected_state``."""
+        intent = self._call(
+            lambda: self._client.v1.payment_intents.capture(
+                request.provider_reference,
+                {"metadata": {"payment_id": request.payment_id}},
+                {"idempotency_key": request.idempotency_key},
+            ),
+            posts=True,
+        )
+
+        def result() -> ChargeResult:
+            status = _status(intent.get("status"))
+            taken = intent.get("amount_received") if status is ProviderStatus.CAPTURED else intent["amount"]
+            return ChargeResult(
+                provider=PROVIDER,
+                provider_reference=str(intent["id"]),
+                status=status,
+                amount=_money(taken, intent["currency"]),
+            )
+
+        return _read(result, posts=True)
+
     def refund(self, request: RefundRequest) -> RefundResult:
         params: dict[str, Any] = {
             "payment_intent": request.provider_reference,
@@ -224,6 +249,17 @@ class StripeGateway:
             raise GatewayUnavailable(PROVIDER) from None  # a read that failed: cannot tell now
         return _read(lambda: _provider_payment(intent), posts=False)
 
+    def refund_status(self, provider_refund_reference: str) -> RefundStatus | None:
+        """``GET /v1/refunds/{id}`` (``refunds.retrieve``)."""
+        try:
+            refund = self._call(lambda: self._client.v1.refunds.retrieve(provider_refund_reference), posts=False)
+        except GatewayDeclined:
+            raise GatewayUnavailable(PROVIDER) from None  # Stripe does not know it (404): cannot tell now
+        status = _REFUND_STATUSES.get(str(refund.get("status")))
+        if status is None:
+            raise GatewayUnavailable(PROVIDER)  # a status we do not know: cannot tell
+        return status
+
     def settlement_report(self, start: datetime, end: datetime) -> list[SettlementLine]:
         try:
             return self._settlement_report(start, end)
@@ -257,7 +293,10 @@ class StripeGateway:
             raise GatewayUnavailable(PROVIDER) from None
         except (stripe.AuthenticationError, stripe.PermissionError):
             raise GatewayUnavailable(PROVIDER) from None  # our configuration: nothing was processed
-        except (stripe.InvalidRequestError, stripe.IdempotencyError) as error:
+        except stripe.IdempotencyError:
+            # the key was used with another body (transport.KEY_REUSED_CODES): unknown outcome
+            raise (GatewayOutcomeUnknown(PROVIDER) if posts else GatewayUnavailable(PROVIDER)) from None
+        except stripe.InvalidRequestError as error:
             raise GatewayDeclined(PROVIDER, _reason(error)) from None
         except stripe.APIConnectionError as error:
             raise (network_failure(PROVIDER, error) if posts else GatewayUnavailable(PROVIDER)) from None

@@ -3,8 +3,11 @@
 The port distinguishes *unavailable* (the request certainly took no effect: retry with the
 same key, or another provider) from *outcome unknown* (it may have been processed: never fall
 back to another provider). Only failures while connecting are certainly harmless: the
-connection was refused, the name did not resolve, or connecting timed out. A read timeout, a
-dropped connection or a 500/502/504 after the request went out may have charged the card.
+connection was refused, the name did not resolve, or connecting timed out; and a 429 (rate
+limits are enforced before a request is processed). A read timeout, a dropped connection or
+any 5xx after a POST went out may have charged the card -- a 503 too: it may come from a
+component behind the one that took the charge, so "unavailable" is not proof of "not
+processed". Falling back to another provider on it could charge twice.
 """
 
 from __future__ import annotations
@@ -17,12 +20,17 @@ import urllib3.exceptions
 
 from core.shared.gateways import GatewayOutcomeUnknown, GatewayUnavailable
 
-# Statuses a provider's front door answers *instead of* processing.
-UNAVAILABLE_STATUSES = frozenset({429, 503})
+# Statuses a provider answers *instead of* processing: only rate limiting is certain.
+UNAVAILABLE_STATUSES = frozenset({429})
 # 409 Conflict: another request with the same idempotency key is still being processed
 # (Stripe saves no answer for the loser). The outcome is that other request's: unknown,
 # never a final decline (a refund "declined" so would be booked back while it is paid).
 IN_FLIGHT_STATUS = 409
+# Our key was used before with another request body (Stripe's idempotency_error, Adyen's
+# error 704, PayPal's DUPLICATE_REQUEST_ID): the provider acted on the first body, or is
+# acting on it, and does not tell us how -- an unknown outcome, never a decline (a "declined"
+# payout would hand the money back to a wallet while the provider paid it).
+KEY_REUSED_CODES = frozenset({"704", "DUPLICATE_REQUEST_ID"})
 
 _BEFORE_SENDING: tuple[type[BaseException], ...] = (
     httpx.ConnectError,

@@ -107,6 +107,11 @@ class PaymentStatements:
             p.c.provider_reference == bindparam("reference"),
             p.c.provider_reference.is_not(None),  # the unique index's predicate, so it is used
         )
+        self.payment_by_capture = joined.where(
+            p.c.provider == bindparam("provider"),
+            p.c.provider_capture_reference == bindparam("reference"),
+            p.c.provider_capture_reference.is_not(None),  # the unique index's predicate
+        )
         self.lock_payment = select(*_labelled(p, "p_")).where(p.c.id == bindparam("id")).with_for_update()
         self.refunds_of = select(*_labelled(r, "r_")).where(r.c.payment_id == bindparam("id")).order_by(r.c.position)
         self.refunds_of_many = (
@@ -220,6 +225,7 @@ def payment_row(payment: Payment) -> dict[str, Any]:
         "escrow_milestone_id": None if escrow is None else escrow.milestone_id,
         "provider": payment.provider,
         "provider_reference": payment.provider_reference,
+        "provider_capture_reference": payment.capture_reference,
         "attempted": list(payment.attempted),
         "client_action": None if action is None else {"kind": action.kind, "url": action.url, "data": action.data},
         "failure_reason": payment.failure_reason,
@@ -227,6 +233,9 @@ def payment_row(payment: Payment) -> dict[str, Any]:
         "captured_currency": None if payment.captured is None else payment.captured.currency.code,
         "captured_minor": None if payment.captured is None else payment.captured.minor,
         "capture_entry_id": payment.capture_entry_id,
+        "corrected_minor": None if payment.corrected is None else payment.corrected.minor,
+        "correction_entry_id": payment.correction_entry_id,
+        "correction_unfunded": payment.correction_unfunded,
         "unknown_since": payment.unknown_since,
         "hold_deadline": payment.hold_deadline,
         "updated_at": payment.updated_at,
@@ -249,6 +258,7 @@ def refund_row(payment_id: str, position: int, refund: Refund) -> dict[str, Any]
         "entry_id": refund.entry_id,
         "reversal_entry_id": refund.reversal_entry_id,
         "unfunded": refund.unfunded,
+        "exceeds_credited": refund.exceeds_credited,
     }
 
 
@@ -265,12 +275,14 @@ def _refund_from(row: RowMapping) -> Refund:
         entry_id=None if entry is None else EntryId(entry),
         reversal_entry_id=None if reversal is None else EntryId(reversal),
         unfunded=bool(row["r_unfunded"]),
+        exceeds_credited=bool(row["r_exceeds_credited"]),
     )
 
 
 def _payment_from(head: RowMapping, refunds: list[Refund]) -> Payment:
     contract_id, action, entry = head["p_escrow_contract_id"], head["p_client_action"], head["p_capture_entry_id"]
     captured = head["p_captured_minor"]
+    corrected, correction = head["p_corrected_minor"], head["p_correction_entry_id"]
     return Payment(
         id=PaymentId(head["p_id"]),
         payer_id=head["p_payer_id"],
@@ -285,6 +297,7 @@ def _payment_from(head: RowMapping, refunds: list[Refund]) -> Payment:
         else EscrowTarget(contract_id=contract_id, milestone_id=head["p_escrow_milestone_id"]),
         provider=head["p_provider"],
         provider_reference=head["p_provider_reference"],
+        capture_reference=head["p_provider_capture_reference"],
         attempted=tuple(head["p_attempted"]),
         client_action=None
         if action is None
@@ -293,6 +306,9 @@ def _payment_from(head: RowMapping, refunds: list[Refund]) -> Payment:
         captured_at=head["p_captured_at"],
         captured=None if captured is None else Money(int(captured), Currency(head["p_captured_currency"])),
         capture_entry_id=None if entry is None else EntryId(entry),
+        corrected=None if corrected is None else Money(int(corrected), Currency(head["p_currency"])),
+        correction_entry_id=None if correction is None else EntryId(correction),
+        correction_unfunded=bool(head["p_correction_unfunded"]),
         refunds=refunds,
         unknown_since=head["p_unknown_since"],
         hold_deadline=head["p_hold_deadline"],
@@ -315,6 +331,7 @@ def event_row(event: ProviderEvent, received_at: datetime) -> dict[str, Any]:
         "refund_reference": event.refund_reference,
         "refund_id": event.refund_id,
         "reason": event.reason,
+        "capture_reference": event.capture_reference,
         "received_at": received_at,
         "applied_at": None,
         "outcome": None,
@@ -334,6 +351,7 @@ def _stored_event_from(row: RowMapping) -> StoredProviderEvent:
         refund_reference=row["refund_reference"],
         refund_id=None if refund_id is None else RefundId(refund_id),
         reason=row["reason"],
+        capture_reference=row["capture_reference"],
     )
     return StoredProviderEvent(
         event=event, received_at=row["received_at"], applied_at=row["applied_at"], outcome=row["outcome"]
@@ -413,6 +431,11 @@ class SqlPayments(_Repository):
     @translated
     def by_provider_reference(self, provider: str, reference: str) -> Payment | None:
         rows = self._all(self._s.payment_by_reference, {"provider": provider, "reference": reference})
+        return None if not rows else self._payment(rows[0], [row for row in rows if row["r_id"] is not None])
+
+    @translated
+    def by_capture_reference(self, provider: str, reference: str) -> Payment | None:
+        rows = self._all(self._s.payment_by_capture, {"provider": provider, "reference": reference})
         return None if not rows else self._payment(rows[0], [row for row in rows if row["r_id"] is not None])
 
     @translated

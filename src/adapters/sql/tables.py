@@ -10,7 +10,8 @@ the index that journal exports page by, ``ix_journal_entries_occurred_at``, with
 messaging's (``inbox``, ``dead_letters``, ``worker_heartbeats``, ``leases``) and the
 outbox's indexes with 0004. Dead letters are append-only too (triggers, as for audit).
 In-app ``notifications`` come with 0005; payments' (``payments``, ``payment_refunds``,
-``provider_events``, ``provider_breakers``) with 0006; ``payout_destinations`` with 0007.
+``provider_events``, ``provider_breakers``) with 0006; ``payout_destinations`` with 0007;
+``payout_destination_pins`` with 0008.
 """
 
 from __future__ import annotations
@@ -416,6 +417,8 @@ payments = Table(
     Column("escrow_milestone_id", String(ID), nullable=True),
     Column("provider", String(PROVIDER), nullable=True),
     Column("provider_reference", Text, nullable=True),
+    # The capture's own id where the provider has one (PayPal; revision 0008).
+    Column("provider_capture_reference", Text, nullable=True),
     Column("attempted", JsonText, nullable=False),  # providers tried that were unavailable, in order
     Column("client_action", JsonText, nullable=True),  # {"kind", "url", "data"}
     Column("failure_reason", Text, nullable=False),
@@ -424,6 +427,11 @@ payments = Table(
     Column("captured_currency", String(CURRENCY), nullable=True),
     Column("captured_minor", BigInteger, nullable=True),
     Column("capture_entry_id", String(ID), nullable=True),
+    # A lower capture reported after posting (the payment's currency) and its correcting
+    # entry, or unfunded when the wallet no longer held the difference (revision 0008).
+    Column("corrected_minor", BigInteger, nullable=True),
+    Column("correction_entry_id", String(ID), nullable=True),
+    Column("correction_unfunded", Boolean, nullable=False),
     Column("unknown_since", UtcDateTime, nullable=True),
     Column("hold_deadline", UtcDateTime, nullable=True),
     Column("updated_at", UtcDateTime, nullable=True),
@@ -441,6 +449,15 @@ payments = Table(
         unique=True,
         postgresql_where=text("provider_reference IS NOT NULL"),
         sqlite_where=text("provider_reference IS NOT NULL"),
+    ),
+    # A PayPal refund made in the dashboard names only the capture (revision 0008).
+    Index(
+        "uq_payments_provider_capture_reference",
+        "provider",
+        "provider_capture_reference",
+        unique=True,
+        postgresql_where=text("provider_capture_reference IS NOT NULL"),
+        sqlite_where=text("provider_capture_reference IS NOT NULL"),
     ),
     Index("ix_payments_provider_captured", "provider", "captured_at"),  # reconciliation
     Index("ix_payments_status_created", "status", "created_at"),  # the janitor, oldest first
@@ -462,6 +479,7 @@ payment_refunds = Table(
     Column("entry_id", String(ID), nullable=True),
     Column("reversal_entry_id", String(ID), nullable=True),
     Column("unfunded", Boolean, nullable=False),
+    Column("exceeds_credited", Boolean, nullable=False),  # beyond what the wallet was credited (revision 0008)
     PrimaryKeyConstraint("payment_id", "id", name="pk_payment_refunds"),
     UniqueConstraint("payment_id", "position", name="uq_payment_refunds_position"),
     CheckConstraint("amount_minor > 0", name="ck_payment_refunds_amount_positive"),
@@ -483,6 +501,7 @@ provider_events = Table(
     Column("refund_reference", Text, nullable=True),
     Column("refund_id", Text, nullable=True),
     Column("reason", Text, nullable=False),
+    Column("capture_reference", Text, nullable=True),  # revision 0008
     Column("received_at", UtcDateTime, nullable=False),
     Column("applied_at", UtcDateTime, nullable=True),
     Column("outcome", String(32), nullable=True),
@@ -523,6 +542,21 @@ payout_destinations = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("payee_id", "provider", name="pk_payout_destinations"),
+)
+
+# --- pinned payout destinations (revision 0008) ----------------------------------------
+# The destination a payout's first attempt used, one row per payout, never replaced: its
+# retries send the same idempotency key, so they must send the same destination.
+
+payout_destination_pins = Table(
+    "payout_destination_pins",
+    metadata,
+    Column("payout_id", String(ID), nullable=False),
+    Column("payee_id", String(ID), nullable=False),
+    Column("provider", String(PROVIDER), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("pinned_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("payout_id", name="pk_payout_destination_pins"),
 )
 
 # Chains the migration pre-creates head rows for (the settings allow 1..256 chains).

@@ -982,7 +982,6 @@ class _OutboxFeed(_Part):
         )
 
 
-
 def _envelope(row: RowMapping) -> EventEnvelope:
     return EventEnvelope(
         seq=int(row["id"]),

@@ -87,6 +87,7 @@ PERMISSIONS: Mapping[str, frozenset[Persona]] = MappingProxyType(
         # reconciles. Recording gateway answers, webhook events, the janitor and the hold
         # deadline guard are the system's (see SYSTEM_ACTIONS).
         "payments.top_up": frozenset({Persona.CLIENT}),
+        "payments.capture": frozenset({Persona.CLIENT}),  # their own approved payment (the use case checks)
         "payments.payment.read": _USER | {_SUPPORT, _FINANCE, _ADMIN},
         "payments.payment.read_any": frozenset({_SUPPORT, _FINANCE, _ADMIN}),
         "payments.refund": frozenset({_SUPPORT, _FINANCE}),
@@ -126,6 +127,7 @@ SYSTEM_ACTIONS: frozenset[str] = frozenset(
         "escrow.payout.read_any",
         "payments.payment.read_any",
         "payments.charge.record",
+        "payments.capture",
         "payments.events.receive",
         "payments.events.apply",
         "payments.unknown.resolve",

@@ -249,6 +249,7 @@ class EntryKind(enum.Enum):
     PAYMENT_CAPTURE = "payment_capture"  # gateway clearing -> wallet (a provider captured a payment)
     PAYMENT_REFUND = "payment_refund"  # wallet -> gateway clearing (a refund to the payer)
     PAYMENT_REFUND_REVERSAL = "payment_refund_reversal"  # a failed refund: gateway clearing -> wallet
+    PAYMENT_CAPTURE_CORRECTION = "payment_capture_correction"  # a lower capture reported later: wallet -> clearing
 
 
 @frozen

@@ -32,7 +32,6 @@ class OutboxFeed(Protocol):
         ...
 
 
-
 class Inbox(Protocol):
     """Which events each consumer has handled. Written in the same transaction as the
     consumer's effect; the (consumer, event id) pair is unique."""

@@ -103,6 +103,20 @@ class PayoutDestination:
 
 
 @frozen(kw_only=True)
+class PinnedPayoutDestination:
+    """The destination the first attempt of a payout used, kept for every retry of it: the
+    retry resends the same idempotency key, so it must send the same body, even when the
+    payee registered another destination in between (a provider would refuse the key's
+    reuse with another body, or, without that check, pay twice)."""
+
+    payout_id: str
+    payee_id: UserId
+    provider: str
+    value: str
+    pinned_at: datetime
+
+
+@frozen(kw_only=True)
 class PayoutDestinationRegistered(DomainEvent):
     """A payee registered (or replaced) their destination at a provider. The value itself
     is not in the event (it may be an email address)."""

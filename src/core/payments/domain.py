@@ -16,8 +16,9 @@ by the provider's refund reference, each with its own monotonic status
 never the other way round).
 
 Money rules: a capture posts gateway clearing -> the payer's wallet once (the payment
-remembers the entry); a refund posts wallet -> clearing once and, should it fail later,
-the reverse once.
+remembers the entry); a lower capture reported after that posts one correction wallet ->
+clearing for the difference; a refund posts wallet -> clearing once and, should it fail
+later, the reverse once. The refunds booked never exceed what the wallet was credited.
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ def charge_key(payment_id: PaymentId) -> str:
     return f"{payment_id}:charge"
 
 
+def capture_key(payment_id: PaymentId) -> str:
+    """The outbound idempotency key of capturing a payment the payer approved (or a
+    provider authorised without capturing): one capture per payment, whoever asks."""
+    return f"{payment_id}:capture"
+
+
 def refund_key(payment_id: PaymentId, refund_id: RefundId) -> str:
     """The outbound idempotency key of one refund."""
     return f"{payment_id}:refund:{refund_id}"
@@ -65,6 +72,7 @@ class Actions:
     """The actions of this context, as named in the authorisation policy."""
 
     TOP_UP = "payments.top_up"  # a client charges their own wallet
+    CAPTURE = "payments.capture"  # the payer, back from approving; the system on a timer
     READ_PAYMENT = "payments.payment.read"
     READ_ANY_PAYMENT = "payments.payment.read_any"
     RECORD_CHARGE = "payments.charge.record"  # system: the gateway's answer, second transaction
@@ -78,6 +86,7 @@ class Actions:
     ALL: ClassVar[frozenset[str]] = frozenset(
         {
             TOP_UP,
+            CAPTURE,
             READ_PAYMENT,
             READ_ANY_PAYMENT,
             RECORD_CHARGE,
@@ -97,8 +106,9 @@ class TimerKinds:
     RESOLVE = "payments.resolve"  # payload: payment_id, step
     HOLD_DEADLINE = "payments.hold_deadline"  # payload: payment_id
     REFUND_RETRY = "payments.refund_retry"  # payload: payment_id, refund_id, step (fired by the janitor)
+    CAPTURE = "payments.capture"  # payload: payment_id, step (an authorised payment to capture)
 
-    ALL: ClassVar[frozenset[str]] = frozenset({RESOLVE, HOLD_DEADLINE, REFUND_RETRY})
+    ALL: ClassVar[frozenset[str]] = frozenset({RESOLVE, HOLD_DEADLINE, REFUND_RETRY, CAPTURE})
 
 
 class EntryKinds:
@@ -107,6 +117,7 @@ class EntryKinds:
     CAPTURE = "payment_capture"  # gateway clearing -> wallet
     REFUND = "payment_refund"  # wallet -> gateway clearing
     REFUND_REVERSAL = "payment_refund_reversal"  # a failed refund: clearing -> wallet
+    CAPTURE_CORRECTION = "payment_capture_correction"  # a lower capture reported after posting: wallet -> clearing
 
 
 class AccountKinds:
@@ -238,6 +249,21 @@ class ChargeResult:
     status: ProviderStatus
     amount: Money
     client_action: ClientAction | None = None
+    # The capture's own id, where the provider names captures apart from the payment
+    # (PayPal: the order's capture; its refunds name the capture, not the order).
+    capture_reference: str | None = None
+
+
+@frozen(kw_only=True)
+class CaptureRequest:
+    """Capture a payment the provider holds authorised: a PayPal order the payer approved,
+    a Stripe intent or Adyen payment authorised without automatic capture.
+    ``idempotency_key`` is ``capture_key(payment_id)``."""
+
+    payment_id: PaymentId
+    provider_reference: str  # the payment's reference at the provider (order id, intent id, PSP reference)
+    amount: Money = field(validator=_amount)
+    idempotency_key: str
 
 
 @frozen(kw_only=True)
@@ -279,6 +305,7 @@ class ProviderPayment:
     status: ProviderStatus
     amount: Money
     refunded: Money | None = None
+    capture_reference: str | None = None  # as in ChargeResult
 
 
 class SettlementKind(enum.Enum):
@@ -316,7 +343,9 @@ class ProviderEvent:
     """A verified, normalised webhook event. Deduplicated by (provider, provider_event_id).
 
     ``provider_reference`` is the payment's reference at the provider (for refund events
-    too); ``refund_reference`` names the refund for refund events; ``payment_id`` and
+    too, when the provider names it); ``capture_reference`` the capture's own id where the
+    provider has one (PayPal: a capture event's resource, a refund's "up" link);
+    ``refund_reference`` names the refund for refund events; ``payment_id`` and
     ``refund_id`` are ours when the provider echoes them."""
 
     provider: str
@@ -329,6 +358,7 @@ class ProviderEvent:
     refund_reference: str | None = None
     refund_id: RefundId | None = None
     reason: str = ""  # a decline or failure reason, when there is one
+    capture_reference: str | None = None
 
 
 # --- errors ---------------------------------------------------------------------------
@@ -495,6 +525,9 @@ class Refund:
     entry_id: EntryId | None = None
     reversal_entry_id: EntryId | None = None
     unfunded: bool = False  # the provider refunded money the wallet no longer holds (alerted)
+    # The provider refunded more than the payment credited the wallet (alerted once, never
+    # booked while it does not fit; booked if room appears, as when another refund fails).
+    exceeds_credited: bool = False
 
     def observe(self, status: RefundStatus) -> bool:
         """Move up to ``status`` if it ranks higher; True if it changed."""
@@ -526,6 +559,9 @@ class Payment:
     escrow: EscrowTarget | None = None
     provider: str | None = None
     provider_reference: str | None = None
+    # The capture's id at the provider where it differs from ``provider_reference``
+    # (PayPal), unique per provider: a refund made in the dashboard names only it.
+    capture_reference: str | None = None
     attempted: tuple[str, ...] = ()
     client_action: ClientAction | None = None
     failure_reason: str = ""
@@ -533,6 +569,12 @@ class Payment:
     # What the provider reported capturing, when it said; None: the intent's amount.
     captured: Money | None = None
     capture_entry_id: EntryId | None = None
+    # A lower capture reported after the capture was posted (the payment's currency): the
+    # credit corrected down to it by one entry wallet -> clearing, ``correction_entry_id``;
+    # ``correction_unfunded`` when the wallet no longer held the difference (alerted).
+    corrected: Money | None = None
+    correction_entry_id: EntryId | None = None
+    correction_unfunded: bool = False
     refunds: list[Refund] = field(factory=list)
     unknown_since: datetime | None = None
     hold_deadline: datetime | None = None
@@ -594,33 +636,92 @@ class Payment:
         """The provider's answer to the charge (or a lookup). True if the status moved."""
         if self.provider_reference is None:
             self.provider_reference = result.provider_reference
+        self.learn_capture(result.capture_reference)
         if result.client_action is not None:
             self.client_action = result.client_action
         return self.observe(result.status, at=at)
 
+    def learn_capture(self, capture_reference: str | None) -> bool:
+        """Remember the provider's capture id (the first one told); True if it was new."""
+        if capture_reference is None or self.capture_reference is not None:
+            return False
+        self.capture_reference = capture_reference
+        return True
+
     # -- facts from the provider --
 
     def capture_reported(self, amount: Money) -> bool:
-        """The amount the provider says it captured. Recorded until the capture is posted
-        (of two reports, the lower counts); afterwards the books keep what was credited.
-        True if it differs from the intent (someone must look)."""
+        """The amount the provider says it captured. Until the capture is posted, of two
+        reports the lower counts (one in the payment's currency beats one in another, so
+        the order they arrive in does not matter). Afterwards a lower report in the
+        payment's currency is what the credit is corrected down to (``correction_due``):
+        one correction, so only until it is posted or found unfunded; later reports, and
+        higher ones, change nothing (the alert tells finance). True if it differs from the
+        intent (someone must look)."""
+        currency = self.amount.currency
         if self.capture_entry_id is None:
             known = self.captured
-            if known is None or (known.currency == amount.currency and amount.minor < known.minor):
+            if (
+                known is None
+                or (known.currency != currency and amount.currency == currency)
+                or (known.currency == amount.currency and amount.minor < known.minor)
+            ):
                 self.captured = amount
+        elif self.correction_entry_id is None and not self.correction_unfunded and amount.currency == currency:
+            lowest = self._first_credit if self.corrected is None else self.corrected
+            if amount.minor < lowest.minor:
+                self.corrected = amount
         return amount != self.amount
 
     @property
     def credited(self) -> Money:
-        """What the capture credits the payer: what the provider reported capturing, never
-        more than the intent (an excess stays in gateway clearing for finance), nothing
-        if it captured another currency (the alert tells finance)."""
+        """What the payer's wallet was credited for it: what the provider reported capturing,
+        never more than the intent (an excess stays in gateway clearing for finance),
+        nothing if it captured another currency (the alert tells finance), and once a
+        correction is posted, what it corrected the credit to."""
+        first = self._first_credit
+        if self.correction_entry_id is None or self.corrected is None:
+            return first
+        return Money(min(max(self.corrected.minor, 0), first.minor), first.currency)
+
+    @property
+    def _first_credit(self) -> Money:
+        """What the capture entry credits (or credited): the report that counted, at most the intent."""
         captured = self.captured
         if captured is None:
             return self.amount
         if captured.currency != self.amount.currency:
             return Money(0, self.amount.currency)
         return Money(min(max(captured.minor, 0), self.amount.minor), self.amount.currency)
+
+    @property
+    def correction_due(self) -> Money | None:
+        """The difference a lower report after posting takes back from the wallet, while
+        neither posted nor found unfunded; None when nothing is due."""
+        if self.capture_entry_id is None or self.correction_entry_id is not None or self.correction_unfunded:
+            return None
+        if self.corrected is None:
+            return None
+        due = self._first_credit.minor - max(self.corrected.minor, 0)
+        return Money(due, self.amount.currency) if due > 0 else None
+
+    def correction_posted(self, entry_id: EntryId, *, at: datetime) -> None:
+        """The correction's entry is booked: the credit is now ``corrected``."""
+        self.correction_entry_id = entry_id
+        self._derive_refund_status()
+        self.updated_at = at
+
+    @property
+    def refunds_booked(self) -> Money:
+        """What refunds took from the wallet and still hold (posted, not reversed)."""
+        return Money(
+            sum(r.amount.minor for r in self.refunds if r.entry_id is not None and r.reversal_entry_id is None),
+            self.amount.currency,
+        )
+
+    def refund_fits(self, refund: Refund) -> bool:
+        """Whether booking ``refund`` keeps the refunds booked within what was credited."""
+        return refund.amount.minor <= self.credited.minor - self.refunds_booked.minor
 
     def observe(self, status: ProviderStatus, *, at: datetime, reason: str = "") -> bool:
         """Take the higher-ranked status (the machine never goes back); True if the status
@@ -1071,6 +1172,9 @@ class AlertKind(enum.Enum):
     REFUND_CURRENCY_MISMATCH = "refund_currency_mismatch"  # a refund event in another currency (not applied)
     REFUND_UNRESOLVED = "refund_unresolved"  # a refund the provider has not answered, now retried daily
     CHARGEBACK = "chargeback"  # the payer disputed a payment (no money moved automatically)
+    CAPTURE_UNRESOLVED = "capture_unresolved"  # an authorised payment not captured yet, now tried daily
+    CAPTURE_CORRECTION_UNFUNDED = "capture_correction_unfunded"  # a lower capture the wallet no longer holds
+    REFUND_EXCEEDS_CREDITED = "refund_exceeds_credited"  # a provider refund beyond what the wallet was credited
 
 
 @frozen(kw_only=True)

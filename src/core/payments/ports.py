@@ -3,9 +3,11 @@
 Port API in short (names are stable; adapters in ``adapters/payments`` implement them):
 
 - ``PaymentGateway`` (one per provider; ``name`` = "stripe" | "adyen" | "paypal" | …):
-  ``charge(ChargeRequest) -> ChargeResult``, ``refund(RefundRequest) -> RefundResult``,
+  ``charge(ChargeRequest) -> ChargeResult``, ``capture(CaptureRequest) -> ChargeResult``,
+  ``refund(RefundRequest) -> RefundResult``,
   ``payout(PayoutRequest) -> PayoutResult``,
   ``lookup(payment_id, provider_reference) -> ProviderPayment | None``,
+  ``refund_status(provider_refund_reference) -> RefundStatus | None``,
   ``settlement_report(start, end) -> list[SettlementLine]``.
   Errors: ``GatewayDeclined`` (final for the key), ``GatewayUnavailable`` (the request
   certainly took no effect: retry with the same key, or fall back to another provider),
@@ -34,9 +36,10 @@ from typing import Protocol
 
 from attrs import frozen
 
-from core.payments.destinations import PayoutDestination
+from core.payments.destinations import PayoutDestination, PinnedPayoutDestination
 from core.payments.domain import (  # noqa: F401  (named in the docstrings)
     BreakerState,
+    CaptureRequest,
     ChargeRequest,
     ChargeResult,
     Payment,
@@ -49,6 +52,7 @@ from core.payments.domain import (  # noqa: F401  (named in the docstrings)
     ProviderPayment,
     RefundRequest,
     RefundResult,
+    RefundStatus,
     SettlementLine,
     WebhookRejected,
 )
@@ -67,10 +71,10 @@ class PaymentGateway(Protocol):
     with the same key never charges, refunds or pays twice and answers what the first
     call did. Errors: raises GatewayDeclined (the provider answered no: final for the key),
     GatewayUnavailable (the request certainly took no effect: connection refused, DNS,
-    rate limited, the provider's front door answered 503 before processing; retrying with
-    the same key, or another provider, is safe) or GatewayOutcomeUnknown (the request may
-    have reached the provider and the answer was lost: a timeout after sending, a 5xx
-    during processing; do not retry elsewhere). Never raises SDK or HTTP-client
+    rate limited (429), our credentials refused; retrying with the same key, or another
+    provider, is safe) or GatewayOutcomeUnknown (the request may have reached the provider
+    and the answer was lost: a timeout after sending, any 5xx -- 503 included -- to a
+    request that moves money; never retry elsewhere). Never raises SDK or HTTP-client
     exceptions; never logs secrets or card data. Never called inside a unit of work.
     Thread-safe.
     """
@@ -87,6 +91,14 @@ class PaymentGateway(Protocol):
         carries the ``client_action`` the customer must complete."""
         ...
 
+    def capture(self, request: CaptureRequest) -> ChargeResult:
+        """Capture an authorised payment in full (a PayPal order the payer approved; an
+        intent or payment authorised without automatic capture). Answers the provider's
+        status: CAPTURED (with what it took), PROCESSING (accepted; a webhook finishes it)
+        or FAILED. Raises GatewayDeclined when the provider refuses, including "already
+        captured" (the caller looks the payment up before believing a refusal)."""
+        ...
+
     def refund(self, request: RefundRequest) -> RefundResult:
         """Refund (part of) a captured payment. Raises GatewayDeclined when the provider
         refuses (already refunded, too old…)."""
@@ -100,7 +112,17 @@ class PaymentGateway(Protocol):
         """Re-query the provider for a payment by its reference, or, when we never learnt
         it, by our payment id (metadata search / merchant reference). None: the provider
         has no such payment (so it was never charged). Raises GatewayUnavailable /
-        GatewayOutcomeUnknown when it cannot tell now."""
+        GatewayOutcomeUnknown when it cannot tell now. Where the provider names captures
+        apart from the payment (PayPal), the answer carries ``capture_reference``."""
+        ...
+
+    def refund_status(self, provider_refund_reference: str) -> RefundStatus | None:
+        """Re-query the provider for one refund by its reference (the one its refund
+        answer gave): PENDING, SUCCEEDED or FAILED. None: this provider cannot be asked
+        about a refund (Adyen has no refund lookup: its REFUND webhook is the only
+        answer). A read: never changes anything at the provider. Raises
+        GatewayUnavailable when it cannot tell now, including a reference the provider
+        does not know (it gave it, so it will again)."""
         ...
 
     def settlement_report(self, start: datetime, end: datetime) -> list[SettlementLine]:
@@ -131,7 +153,7 @@ class PaymentsBook(Protocol):
     entry commits or rolls back with the payment state change that caused it). The
     ledger's ``LedgerBook`` implements it; kinds are the ledger's names (``wallet``,
     ``gateway_clearing`` with label = provider; entry kinds ``payment_capture``,
-    ``payment_refund``, ``payment_refund_reversal``).
+    ``payment_refund``, ``payment_refund_reversal``, ``payment_capture_correction``).
 
     Concurrency: ``post`` locks wallets (running balances) in ascending id order; the hot
     clearing accounts are never locked.
@@ -179,6 +201,11 @@ class Payments(Protocol):
 
     def by_provider_reference(self, provider: str, reference: str) -> Payment | None:
         """The payment a provider knows by ``reference`` (unique per provider); no lock."""
+        ...
+
+    def by_capture_reference(self, provider: str, reference: str) -> Payment | None:
+        """The payment whose capture the provider knows by ``reference`` (its
+        ``capture_reference``, unique per provider); no lock."""
         ...
 
     def captured_between(self, provider: str, start: datetime, end: datetime) -> list[Payment]:
@@ -269,6 +296,19 @@ class PayoutDestinations(Protocol):
 
     def of_payee(self, payee_id: str) -> list[PayoutDestination]:
         """All the payee's destinations, ordered by provider."""
+        ...
+
+    def pin(self, payout_id: str, payee_id: str, provider: str, *, at: datetime) -> PinnedPayoutDestination | None:
+        """The destination pinned for the payout: the one pinned before if any (whatever
+        the payee's registration says now, and whatever ``payee_id``/``provider`` are
+        given), else the payee's current destination at the provider, pinned now (at
+        ``at``). None: nothing pinned and the payee has no destination there (nothing is
+        pinned then). Atomic: of two transactions pinning the same payout at once, the
+        second waits for the first and answers its pin; a pin is never replaced."""
+        ...
+
+    def pinned(self, payout_id: str) -> PinnedPayoutDestination | None:
+        """The destination pinned for the payout, if any; no lock."""
         ...
 
 

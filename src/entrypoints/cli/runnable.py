@@ -48,6 +48,7 @@ from core.ledger.use_cases.transfer_funds import TransferFundsCommand
 from core.messaging.use_cases.list_dead_letters import ListDeadLettersQuery
 from core.notifications.use_cases.list_notifications import ListNotificationsQuery
 from core.notifications.use_cases.mark_notifications_read import MarkNotificationsReadCommand
+from core.payments.use_cases.capture_payment import CapturePaymentCommand
 from core.payments.use_cases.get_payment import GetPaymentQuery
 from core.payments.use_cases.get_payout_destinations import GetPayoutDestinationsQuery
 from core.payments.use_cases.reconcile_provider import ReconcileProviderCommand
@@ -269,14 +270,20 @@ RUNNABLE: tuple[Runnable, ...] = (
         ListDeadLettersQuery,
         "Event deliveries given up on, newest first, with their errors (support, finance, admin).",
     ),
-    # Payments. A top-up is the client's own (listed so the table is whole: an operator is
-    # refused); support and finance read and refund any payment; finance reconciles
+    # Payments. A top-up and its capture are the client's own (listed so the table is whole:
+    # an operator is refused); support and finance read and refund any payment; finance reconciles
     # (`gigcore payments reconcile` writes the report as CSV or JSON with a progress bar).
     Runnable(
         "start-top-up",
         "start_top_up",
         StartTopUpCommand,
         "Top up your own wallet through the routed payment provider, never charged twice (the client).",
+    ),
+    Runnable(
+        "capture-payment",
+        "capture_payment",
+        CapturePaymentCommand,
+        "Take a payment you approved at the provider (PayPal) now, captured once (the payer).",
     ),
     Runnable(
         "get-payment",

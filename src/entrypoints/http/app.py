@@ -81,11 +81,7 @@ def create_app(
     # server. With a broker, `gigcore worker` does both.
     embedded = not runtime.settings.broker_url
     interval = runtime.settings.timer_interval_seconds
-    timers = (
-        scheduler_for(runtime.use_cases, interval_seconds=interval)
-        if interval > 0 and embedded
-        else None
-    )
+    timers = scheduler_for(runtime.use_cases, interval_seconds=interval) if interval > 0 and embedded else None
     events = runtime.event_dispatcher() if embedded else None
 
     @asynccontextmanager

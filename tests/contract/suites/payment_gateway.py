@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import pytest
 
 from core.payments.domain import (
+    CaptureRequest,
     ChargeRequest,
     PaymentId,
     PaymentMethod,
@@ -25,7 +26,9 @@ from core.payments.domain import (
     ProviderStatus,
     RefundId,
     RefundRequest,
+    RefundStatus,
     SettlementKind,
+    capture_key,
     charge_key,
     refund_key,
 )
@@ -49,9 +52,17 @@ class PaymentGatewayContract:
     payout_destination: ClassVar[str]
     secrets: ClassVar[tuple[str, ...]]  # configured secrets that must never reach a log
     unknown_reference: ClassVar[str] = "never_created"  # a well-formed reference the provider never issued
+    unknown_refund_reference: ClassVar[str] = "never_refunded"
     finds_by_reference: ClassVar[bool] = True
     finds_by_payment_id: ClassVar[bool] = True
     reports_settlement: ClassVar[bool] = True
+    # What a capture answers (Adyen: "received", so PROCESSING), and whether the provider
+    # refuses to capture a payment it captured already.
+    capture_answers: ClassVar[ProviderStatus] = ProviderStatus.CAPTURED
+    refuses_a_second_capture: ClassVar[bool] = True
+    # The provider's own words for a refund's states (None: it has no refund lookup, and
+    # ``refund_status`` answers None).
+    refund_words: ClassVar[dict[RefundStatus, str] | None] = None
 
     @pytest.fixture
     def fake(self) -> Any:
@@ -87,6 +98,19 @@ class PaymentGatewayContract:
             idempotency_key=refund_key(request.payment_id, refund_id),
         )
 
+    def authorised(self, gateway: PaymentGateway, fake: Any) -> tuple[ChargeRequest, str]:
+        """A payment the provider holds authorised and not captured: (its request, its
+        reference). Stripe: an authorise-only card; PayPal: an order the payer approved."""
+        raise NotImplementedError
+
+    def a_capture_of(self, request: ChargeRequest, reference: str, *, key: str | None = None) -> CaptureRequest:
+        return CaptureRequest(
+            payment_id=request.payment_id,
+            provider_reference=reference,
+            amount=request.amount,
+            idempotency_key=key or capture_key(request.payment_id),
+        )
+
     def a_payout(self) -> PayoutRequest:
         payout_id = new_id("pout")
         return PayoutRequest(
@@ -111,9 +135,10 @@ class PaymentGatewayContract:
         assert gateway.charge(request) == gateway.charge(request)
         assert len(fake.charges) == 1
 
-    def test_a_key_reused_for_a_different_charge_is_refused_and_charges_nothing_more(
+    def test_a_key_reused_for_a_different_charge_is_an_unknown_outcome_and_charges_nothing_more(
         self, gateway: PaymentGateway, fake: FakeProvider
     ) -> None:
+        # The provider acted on the first body and will not say how: never a final decline.
         request = self.a_charge()
         gateway.charge(request)
         different = ChargeRequest(
@@ -125,9 +150,24 @@ class PaymentGatewayContract:
             payment_token=request.payment_token,
             idempotency_key=request.idempotency_key,
         )
-        with pytest.raises(GatewayDeclined):
+        with pytest.raises(GatewayOutcomeUnknown):
             gateway.charge(different)
         assert [c.amount_minor for c in fake.charges] == [1050]
+
+    def test_a_key_reused_for_a_different_payout_is_an_unknown_outcome_never_a_decline(
+        self, gateway: PaymentGateway, fake: FakeProvider
+    ) -> None:
+        first = self.a_payout()
+        gateway.payout(first)
+        changed = PayoutRequest(
+            payout_id=first.payout_id,
+            destination=first.destination,
+            amount=Money.of(first.amount.minor + 1, first.amount.currency.code),
+            idempotency_key=first.idempotency_key,
+        )
+        with pytest.raises(GatewayOutcomeUnknown):
+            gateway.payout(changed)
+        assert len(fake.payouts) == 1
 
     def test_concurrent_calls_with_one_key_charge_once(self, gateway: PaymentGateway, fake: FakeProvider) -> None:
         request = self.a_charge()
@@ -161,6 +201,16 @@ class PaymentGatewayContract:
             gateway.charge(self.a_charge(token=self.declining_token))
         assert fake.charges == []
 
+    def test_a_503_to_a_charge_is_an_unknown_outcome_never_a_licence_to_go_elsewhere(
+        self, gateway: PaymentGateway, fake: FakeProvider
+    ) -> None:
+        request = self.a_charge()
+        fake.fail_next(Fault.UNAVAILABLE)
+        with pytest.raises(GatewayOutcomeUnknown):
+            gateway.charge(request)
+        gateway.charge(request)  # the same key, once it answers: charged once
+        assert len(fake.charges) == 1
+
     @pytest.mark.parametrize("fault", [Fault.STALL, Fault.SERVER_ERROR])
     def test_an_answer_lost_after_the_charge_is_an_unknown_outcome_and_the_retry_charges_once(
         self, gateway: PaymentGateway, fake: FakeProvider, fault: Fault
@@ -175,12 +225,11 @@ class PaymentGatewayContract:
         assert retried.status is ProviderStatus.CAPTURED
         assert len(fake.charges) == 1
 
-    @pytest.mark.parametrize("fault", [Fault.UNAVAILABLE, Fault.RATE_LIMITED])
     def test_a_refusal_before_processing_is_unavailable_and_the_retry_charges_once(
-        self, gateway: PaymentGateway, fake: FakeProvider, fault: Fault
+        self, gateway: PaymentGateway, fake: FakeProvider
     ) -> None:
         request = self.a_charge()
-        fake.fail_next(fault)
+        fake.fail_next(Fault.RATE_LIMITED)
         with pytest.raises(GatewayUnavailable):
             gateway.charge(request)
         assert fake.charges == []
@@ -191,6 +240,44 @@ class PaymentGatewayContract:
         gateway = make_gateway(f"http://127.0.0.1:{a_free_port()}")
         with pytest.raises(GatewayUnavailable):
             gateway.charge(self.a_charge())
+
+    # -- captures ------------------------------------------------------------------------
+
+    def test_an_authorised_payment_is_captured_once_and_the_same_key_answers_the_same(
+        self, gateway: PaymentGateway, fake: FakeProvider
+    ) -> None:
+        request, reference = self.authorised(gateway, fake)
+        capture = self.a_capture_of(request, reference)
+        first = gateway.capture(capture)
+        assert (first.provider, first.status, first.provider_reference) == (
+            gateway.name,
+            self.capture_answers,
+            reference,
+        )
+        assert first.amount == AMOUNT
+        assert gateway.capture(capture) == first
+        with pytest.raises(GatewayDeclined):  # another key: the provider will not capture it twice
+            gateway.capture(self.a_capture_of(request, reference, key=f"{capture.idempotency_key}:other"))
+        assert len(fake.charges) == 1
+
+    def test_capturing_a_payment_that_was_captured_already_takes_nothing_more(
+        self, gateway: PaymentGateway, fake: FakeProvider
+    ) -> None:
+        request = self.a_charge()
+        charged = gateway.charge(request)
+        capture = self.a_capture_of(request, charged.provider_reference)
+        if self.refuses_a_second_capture:
+            with pytest.raises(GatewayDeclined):
+                gateway.capture(capture)
+        else:  # Adyen takes the modification and reports it by webhook: still one charge
+            assert gateway.capture(capture).status is ProviderStatus.PROCESSING
+        assert len(fake.charges) == 1
+
+    def test_a_capture_that_times_out_is_an_unknown_outcome(self, gateway: PaymentGateway, fake: FakeProvider) -> None:
+        request, reference = self.authorised(gateway, fake)
+        fake.fail_next(Fault.STALL)
+        with pytest.raises(GatewayOutcomeUnknown):
+            gateway.capture(self.a_capture_of(request, reference))
 
     # -- refunds and payouts -------------------------------------------------------------
 
@@ -235,6 +322,31 @@ class PaymentGatewayContract:
             gateway.payout(payout)
         assert gateway.payout(payout).reference == fake.payouts[0].provider_id
         assert len(fake.payouts) == 1
+
+    def test_refund_status_answers_the_refunds_state_at_the_provider_or_none(
+        self, gateway: PaymentGateway, fake: Any
+    ) -> None:
+        request = self.a_charge()
+        charged = gateway.charge(request)
+        reference = gateway.refund(self.a_refund_of(request, charged.provider_reference)).provider_refund_reference
+        if self.refund_words is None:
+            assert gateway.refund_status(reference) is None
+            return
+        assert gateway.refund_status(reference) is RefundStatus.SUCCEEDED
+        for status, word in self.refund_words.items():
+            fake.set_refund_status(reference, word)
+            assert gateway.refund_status(reference) is status
+        assert len(fake.refunds) == 1  # only read
+
+    def test_refund_status_of_a_refund_the_provider_does_not_know_or_when_down_is_unavailable(
+        self, make_gateway: MakeGateway, gateway: PaymentGateway
+    ) -> None:
+        if self.refund_words is None:
+            return
+        with pytest.raises(GatewayUnavailable):
+            gateway.refund_status(self.unknown_refund_reference)
+        with pytest.raises(GatewayUnavailable):
+            make_gateway(f"http://127.0.0.1:{a_free_port()}").refund_status(self.unknown_refund_reference)
 
     # -- lookups and settlement ------------------------------------------------------------
 

@@ -85,6 +85,7 @@ def a_full_payment() -> Payment:
         escrow=EscrowTarget(contract_id=new_id("ctr"), milestone_id=new_id("mil")),
         provider="adyen",
         provider_reference=f"PSP-{new_id('ref')}-Ünïcode",
+        capture_reference=f"CAP-{new_id('cap')}-Ünïcode",
         attempted=("stripe", "paypal"),
         client_action=ClientAction(
             kind="redirect", url="https://pay.example/3ds?x=1&y=ü", data={"client_secret": "pi_1_secret", "b": ""}
@@ -93,6 +94,9 @@ def a_full_payment() -> Payment:
         captured_at=T0 + timedelta(minutes=3, microseconds=7),
         captured=Money(120_000, JPY),
         capture_entry_id=EntryId(new_id("ent")),
+        corrected=Money(110_000, JPY),
+        correction_entry_id=EntryId(new_id("ent")),
+        correction_unfunded=True,
         refunds=[
             Refund(
                 id=RefundId(new_id("rfd")),
@@ -105,6 +109,7 @@ def a_full_payment() -> Payment:
                 entry_id=EntryId(new_id("ent")),
                 reversal_entry_id=EntryId(new_id("ent")),
                 unfunded=True,
+                exceeds_credited=True,
             ),
             Refund(
                 id=RefundId(new_id("rfd")),
@@ -151,6 +156,7 @@ def payments(draw: st.DrawFn) -> Payment:
             entry_id=draw(st.one_of(st.none(), _ids.map(EntryId))),
             reversal_entry_id=draw(st.one_of(st.none(), _ids.map(EntryId))),
             unfunded=draw(st.booleans()),
+            exceeds_credited=draw(st.booleans()),
         )
         for _ in range(draw(st.integers(0, 3)))
     ]
@@ -170,6 +176,7 @@ def payments(draw: st.DrawFn) -> Payment:
         else None,
         provider=draw(st.one_of(st.none(), st.sampled_from(["stripe", "adyen", "paypal"]))),
         provider_reference=None if not draw(st.booleans()) else new_id("ref") + draw(_text),
+        capture_reference=None if not draw(st.booleans()) else new_id("cap") + draw(_text),
         attempted=tuple(draw(st.lists(st.sampled_from(["stripe", "adyen", "paypal"]), max_size=3))),
         client_action=ClientAction(
             kind=draw(st.sampled_from(["redirect", "sdk"])),
@@ -182,6 +189,9 @@ def payments(draw: st.DrawFn) -> Payment:
         captured_at=draw(st.one_of(st.none(), _moments)),
         captured=draw(st.one_of(st.none(), st.builds(Money, st.integers(0, MAX_MOVEMENT), _currencies))),
         capture_entry_id=draw(st.one_of(st.none(), _ids.map(EntryId))),
+        corrected=draw(st.one_of(st.none(), st.builds(Money, st.integers(0, MAX_MOVEMENT), st.just(currency)))),
+        correction_entry_id=draw(st.one_of(st.none(), _ids.map(EntryId))),
+        correction_unfunded=draw(st.booleans()),
         refunds=refunds,
         unknown_since=draw(st.one_of(st.none(), _moments)),
         hold_deadline=draw(st.one_of(st.none(), _moments)),
@@ -388,6 +398,35 @@ class PaymentsContract:
             assert uow.payments.by_provider_reference("adyen", reference) is None
             assert uow.payments.by_provider_reference("stripe", reference + "x") is None
 
+    def test_a_payment_is_found_by_its_capture_reference_at_its_provider_only(self, make_uow: MakeUow) -> None:
+        payment, other = a_payment(provider="paypal"), a_payment(provider="paypal")
+        payment.provider_reference = other.provider_reference = None
+        add(make_uow, payment, other)
+        capture = "CAP" + new_id("x")
+        with make_uow() as uow:
+            assert uow.payments.by_capture_reference("paypal", capture) is None
+            locked = uow.payments.lock(payment.id)
+            locked.provider_reference = "ORD" + new_id("x")
+            locked.capture_reference = capture
+            locked.refunds.append(
+                Refund(
+                    id=RefundId(new_id("rfd")),
+                    amount=Money(100, EUR),
+                    status=RefundStatus.SUCCEEDED,
+                    requested_by="provider",
+                    requested_at=T0,
+                    provider_reference="REF" + new_id("x"),
+                )
+            )
+            uow.payments.save(locked)
+            uow.commit()
+        with make_uow() as uow:
+            found = uow.payments.by_capture_reference("paypal", capture)
+            assert found is not None and snapshot(found) == snapshot(locked)
+            assert uow.payments.by_capture_reference("stripe", capture) is None
+            assert uow.payments.by_capture_reference("paypal", capture + "x") is None
+            assert uow.payments.by_provider_reference("paypal", capture) is None  # not the payment's reference
+
     def test_captured_between_takes_captures_and_refunds_in_the_period_by_id(self, make_uow: MakeUow) -> None:
         start, end = T0 + timedelta(days=1), T0 + timedelta(days=2)
 
@@ -465,6 +504,7 @@ class ProviderEventInboxContract:
             refund_reference="1JU08902781691411",
             refund_id=RefundId(new_id("rfd")),
             reason="insufficient balance at the provider",
+            capture_reference="8MC585209K746392H",
         )
         bare = an_event(reference=None, kind=ProviderEventKind.OTHER)
         with make_uow() as uow:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from core.identity.domain import PolicyAuthorizer
-from core.payments.destinations import PayoutDestination, PayoutDestinationRegistered
+from core.payments.destinations import PayoutDestination, PayoutDestinationRegistered, PinnedPayoutDestination
 from core.payments.use_cases.get_payout_destinations import GetPayoutDestinations, GetPayoutDestinationsQuery
 from core.payments.use_cases.register_payout_destination import (
     PayoutDestinationView,
@@ -22,7 +22,8 @@ from core.shared.ids import CorrelationId, IdempotencyKey, UserId, new_id
 from core.shared.time import ManualClock
 
 from ..builders import T0, a_member, an_operator
-from ..harness import MakeUow
+from ..harness import MakeUow, WaitUntilBlocked
+from ..threads import in_background
 
 
 def a_destination(payee: str, provider: str = "stripe", value: str = "acct_1Abc") -> PayoutDestination:
@@ -79,6 +80,84 @@ class PayoutDestinationsContract:
             uow.payout_destinations.put(a_destination(payee, "paypal", "gone@payees.example"))
         with make_uow() as uow:
             assert uow.payout_destinations.of_payee(payee) == [kept]
+
+
+class PinnedPayoutDestinationsContract:
+    """A payout's first attempt pins the destination it used; its retries read that pin."""
+
+    def test_a_pin_keeps_the_first_destination_after_the_payee_replaces_it(self, make_uow: MakeUow) -> None:
+        payee, payout = new_id("usr"), new_id("pay")
+        with make_uow() as uow:
+            uow.payout_destinations.put(a_destination(payee, value="acct_1First"))
+            uow.commit()
+        with make_uow() as uow:
+            assert uow.payout_destinations.pinned(payout) is None
+            first = uow.payout_destinations.pin(payout, payee, "stripe", at=T0)
+            uow.commit()
+        assert first == PinnedPayoutDestination(
+            payout_id=payout, payee_id=UserId(payee), provider="stripe", value="acct_1First", pinned_at=T0
+        )
+        with make_uow() as uow:
+            uow.payout_destinations.put(a_destination(payee, value="acct_2Later"))
+            uow.commit()
+        with make_uow() as uow:
+            again = uow.payout_destinations.pin(payout, payee, "stripe", at=T0 + timedelta(hours=1))
+            uow.commit()
+        with make_uow() as uow:
+            assert again == first == uow.payout_destinations.pinned(payout)
+            other = uow.payout_destinations.pin(new_id("pay"), payee, "stripe", at=T0)
+        assert other is not None and other.value == "acct_2Later"  # another payout pins the current one
+        assert first is not None and first.pinned_at.isoformat() == T0.isoformat()
+
+    def test_without_a_destination_nothing_is_pinned(self, make_uow: MakeUow) -> None:
+        payee, payout = new_id("usr"), new_id("pay")
+        with make_uow() as uow:
+            uow.payout_destinations.put(a_destination(payee, "paypal", "me@payees.example"))
+            assert uow.payout_destinations.pin(payout, payee, "stripe", at=T0) is None
+            assert uow.payout_destinations.pin(payout, new_id("usr"), "paypal", at=T0) is None
+            uow.commit()
+        with make_uow() as uow:
+            assert uow.payout_destinations.pinned(payout) is None
+            later = uow.payout_destinations.pin(payout, payee, "paypal", at=T0)
+        assert later is not None and later.value == "me@payees.example"
+
+    def test_a_rolled_back_pin_leaves_nothing(self, make_uow: MakeUow) -> None:
+        payee, payout = new_id("usr"), new_id("pay")
+        with make_uow() as uow:
+            uow.payout_destinations.put(a_destination(payee))
+            uow.commit()
+        with make_uow() as uow:
+            assert uow.payout_destinations.pin(payout, payee, "stripe", at=T0) is not None
+        with make_uow() as uow:
+            assert uow.payout_destinations.pinned(payout) is None
+
+    @pytest.mark.parametrize("first_commits", [True, False], ids=["holder-commits", "holder-rolls-back"])
+    def test_a_second_pinner_waits_for_the_first_and_reads_its_pin(
+        self, make_uow: MakeUow, wait_until_blocked: WaitUntilBlocked, first_commits: bool
+    ) -> None:
+        payee, payout = new_id("usr"), new_id("pay")
+        with make_uow() as uow:
+            uow.payout_destinations.put(a_destination(payee, value="acct_1Before"))
+            uow.commit()
+
+        def pin() -> PinnedPayoutDestination | None:
+            with make_uow() as uow:
+                pinned: PinnedPayoutDestination | None = uow.payout_destinations.pin(payout, payee, "stripe", at=T0)
+                uow.commit()
+                return pinned
+
+        with make_uow() as uow:
+            # The holder replaces the destination and pins the new one, uncommitted.
+            uow.payout_destinations.put(a_destination(payee, value="acct_2Holder"))
+            uow.payout_destinations.pin(payout, payee, "stripe", at=T0)
+            join = in_background(pin)  # waits: for the pin's key, the write lock or the store
+            wait_until_blocked(uow)
+            if first_commits:
+                uow.commit()
+        got = join()
+        assert got is not None and got.value == ("acct_2Holder" if first_commits else "acct_1Before")
+        with make_uow() as uow:
+            assert uow.payout_destinations.pinned(payout) == got
 
 
 class RegisterPayoutDestinationContract:

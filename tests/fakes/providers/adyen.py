@@ -103,6 +103,8 @@ class FakeAdyen(FakeProvider):
         path = request.path
         if request.method == "POST" and path == f"{CHECKOUT_PATH}/payments":
             return self._pay(request, decline=decline)
+        if request.method == "POST" and (m := re.fullmatch(rf"{CHECKOUT_PATH}/payments/(\w+)/captures", path)):
+            return self._capture(m.group(1), request, decline=decline)
         if request.method == "POST" and (m := re.fullmatch(rf"{CHECKOUT_PATH}/payments/(\w+)/refunds", path)):
             return self._refund(m.group(1), request, decline=decline)
         if request.method == "POST" and path == f"{TRANSFERS_PATH}/transfers":
@@ -144,6 +146,29 @@ class FakeAdyen(FakeProvider):
             )
         )
         return Response.of_json(200, payment)
+
+    def _capture(self, psp: str, request: Request, *, decline: bool) -> Response:
+        """A capture modification: "received" once per payment (the CAPTURE webhook would
+        report it); a second capture of the same payment is refused."""
+        body = request.json()
+        payment = self.payments.get(psp)
+        if decline or payment is None or payment["resultCode"] != "Authorised" or payment.get("captureRequested"):
+            return Response.of_json(
+                422,
+                {"status": 422, "errorCode": "167", "errorType": "validation", "message": "Capture not allowed"},
+            )
+        payment["captureRequested"] = True
+        return Response.of_json(
+            201,
+            {
+                "merchantAccount": body.get("merchantAccount"),
+                "paymentPspReference": psp,
+                "pspReference": self.next_id("8817"),
+                "reference": body.get("reference"),
+                "status": "received",
+                "amount": body.get("amount"),
+            },
+        )
 
     def _refund(self, psp: str, request: Request, *, decline: bool) -> Response:
         body = request.json()

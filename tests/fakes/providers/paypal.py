@@ -1,6 +1,7 @@
 """A fake of PayPal's REST API: OAuth client credentials, Orders v2 (single-step create and
-capture with a vaulted payment source, or an approval link without one; get), capture
-refunds, Payouts v1, transaction search, and the webhook postback verification.
+capture with a vaulted payment source, or an approval link without one, ``approve`` standing
+in for the payer, then ``/capture``; get), capture refunds, Payouts v1, transaction search,
+and the webhook postback verification.
 
 Webhooks: ``deliver`` signs a delivery with a transmission signature the fake remembers;
 ``POST /v1/notifications/verify-webhook-signature`` answers SUCCESS only for that exact
@@ -40,6 +41,7 @@ class FakePayPal(FakeProvider):
         super().__init__(**kwargs)
         self.orders: dict[str, dict[str, Any]] = {}
         self.captures: dict[str, dict[str, Any]] = {}
+        self.refund_objects: dict[str, dict[str, Any]] = {}  # by id, as ``GET /v2/payments/refunds/{id}`` answers
         self.tokens: set[str] = set()
         self.transmissions: dict[str, tuple[str, str, str]] = {}  # id -> (sig, webhook id, event json)
         self.transactions: list[dict[str, Any]] = []
@@ -56,6 +58,8 @@ class FakePayPal(FakeProvider):
             return Response.of_json(401, {"error": "invalid_token"})
         if request.method == "POST" and path == "/v2/checkout/orders":
             return self._create_order(request, decline=decline)
+        if request.method == "POST" and (m := re.fullmatch(r"/v2/checkout/orders/(\w+)/capture", path)):
+            return self._capture_order(m.group(1), request, decline=decline)
         if request.method == "GET" and (m := re.fullmatch(r"/v2/checkout/orders/(\w+)", path)):
             order = self.orders.get(m.group(1))
             return Response.of_json(200, order) if order else _error(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID")
@@ -66,6 +70,9 @@ class FakePayPal(FakeProvider):
             return Response.of_json(200, capture)
         if request.method == "POST" and (m := re.fullmatch(r"/v2/payments/captures/(\w+)/refund", path)):
             return self._refund(m.group(1), request, decline=decline)
+        if request.method == "GET" and (m := re.fullmatch(r"/v2/payments/refunds/(\w+)", path)):
+            refund = self.refund_objects.get(m.group(1))
+            return Response.of_json(200, refund) if refund else _error(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID")
         if request.method == "POST" and path == "/v1/payments/payouts":
             return self._payout(request, decline=decline)
         if request.method == "GET" and path == "/v1/reporting/transactions":
@@ -142,6 +149,35 @@ class FakePayPal(FakeProvider):
             )
             order["status"] = "DECLINED"
             return _error(422, "UNPROCESSABLE_ENTITY", "INSTRUMENT_DECLINED")
+        self._take(order, key)
+        return Response.of_json(201, order)
+
+    def approve(self, order_id: str) -> dict[str, Any]:
+        """The payer approves the order on PayPal's page (what the redirect leads to);
+        returns the order, as a CHECKOUT.ORDER.APPROVED webhook carries it."""
+        order = self.orders[order_id]
+        assert order["status"] == "PAYER_ACTION_REQUIRED", order["status"]
+        order["status"] = "APPROVED"
+        order.pop("links", None)
+        return dict(order)
+
+    def _capture_order(self, order_id: str, request: Request, *, decline: bool) -> Response:
+        order = self.orders.get(order_id)
+        if order is None:
+            return _error(404, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID")
+        if order["status"] == "COMPLETED":
+            return _error(422, "UNPROCESSABLE_ENTITY", "ORDER_ALREADY_CAPTURED")
+        if order["status"] != "APPROVED":
+            return _error(422, "UNPROCESSABLE_ENTITY", "ORDER_NOT_APPROVED")
+        if decline:
+            return _error(422, "UNPROCESSABLE_ENTITY", "INSTRUMENT_DECLINED")
+        self._take(order, request.header(self.idempotency_header))
+        return Response.of_json(201, order)
+
+    def _take(self, order: dict[str, Any], key: str | None) -> None:
+        """Capture the order in full: its capture, the money movement and the books."""
+        unit = order["purchase_units"][0]
+        amount = unit["amount"]
         capture_id = self.next_id("CAP")
         capture = {
             "id": capture_id,
@@ -150,14 +186,14 @@ class FakePayPal(FakeProvider):
             "custom_id": unit.get("custom_id"),
             "final_capture": True,
             "create_time": _now(),
-            "supplementary_data": {"related_ids": {"order_id": order_id}},
+            "supplementary_data": {"related_ids": {"order_id": order["id"]}},
         }
-        self.captures[capture_id] = {**capture, "order_id": order_id}
+        self.captures[capture_id] = {**capture, "order_id": order["id"]}
         order["status"] = "COMPLETED"
-        order["purchase_units"][0]["payments"] = {"captures": [capture]}
-        self.record(Movement("charge", order_id, minor, amount["currency_code"], unit.get("custom_id", ""), key))
+        unit["payments"] = {"captures": [capture]}
+        minor = _minor(amount["value"])
+        self.record(Movement("charge", order["id"], minor, amount["currency_code"], unit.get("custom_id", ""), key))
         self._book("T0006", capture_id, amount["value"], amount["currency_code"], unit.get("custom_id"))
-        return Response.of_json(201, order)
 
     def _refund(self, capture_id: str, request: Request, *, decline: bool) -> Response:
         capture = self.captures.get(capture_id)
@@ -177,16 +213,37 @@ class FakePayPal(FakeProvider):
             )
         )
         self._book("T1107", refund_id, "-" + amount["value"], amount["currency_code"], body.get("custom_id"))
-        return Response.of_json(
-            201,
-            {
-                "id": refund_id,
-                "status": "COMPLETED",
-                "amount": amount,
-                "custom_id": body.get("custom_id"),
-                "invoice_id": body.get("invoice_id"),
-            },
-        )
+        refund = {
+            "id": refund_id,
+            "status": "COMPLETED",
+            "amount": amount,
+            "custom_id": body.get("custom_id"),
+            "invoice_id": body.get("invoice_id"),
+            "links": _refund_links(refund_id, capture_id),
+        }
+        self.refund_objects[refund_id] = {k: v for k, v in refund.items() if v is not None}
+        return Response.of_json(201, refund)
+
+    def set_refund_status(self, refund_id: str, status: str) -> None:
+        """The refund moves on at PayPal (``PENDING``, ``COMPLETED``, ``FAILED``, ``CANCELLED``)."""
+        with self._lock:
+            self.refund_objects[refund_id]["status"] = status
+
+    def dashboard_refund(self, capture_id: str, value: str) -> dict[str, Any]:
+        """A refund the merchant makes in PayPal's dashboard: no ``custom_id`` nor
+        ``invoice_id`` (gigcore never asked for it); returns the refund resource."""
+        capture = self.captures[capture_id]
+        refund_id = self.next_id("REF")
+        amount = {"currency_code": capture["amount"]["currency_code"], "value": value}
+        self.record(Movement("refund", refund_id, _minor(value), amount["currency_code"], capture["order_id"], None))
+        refund = {
+            "id": refund_id,
+            "status": "COMPLETED",
+            "amount": amount,
+            "links": _refund_links(refund_id, capture_id),
+        }
+        self.refund_objects[refund_id] = dict(refund)
+        return refund
 
     def _payout(self, request: Request, *, decline: bool) -> Response:
         body = request.json()
@@ -285,6 +342,15 @@ class FakePayPal(FakeProvider):
 
     def deliver(self, url: str, event: dict[str, Any], **kwargs: Any) -> int:
         return post(url, json.dumps(event).encode(), self.signed_headers(event, **kwargs))
+
+
+def _refund_links(refund_id: str, capture_id: str) -> list[dict[str, str]]:
+    """As PayPal links a refund: to itself, and "up" to the capture it refunds."""
+    api = "https://api.sandbox.paypal.com"
+    return [
+        {"href": f"{api}/v2/payments/refunds/{refund_id}", "rel": "self", "method": "GET"},
+        {"href": f"{api}/v2/payments/captures/{capture_id}", "rel": "up", "method": "GET"},
+    ]
 
 
 def _now() -> str:

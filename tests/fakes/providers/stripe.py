@@ -19,6 +19,8 @@ from urllib.parse import parse_qs
 from .base import FakeProvider, Movement, Request, Response, post
 
 DECLINED_PAYMENT_METHOD = "pm_card_chargeDeclined"
+# Confirms to ``requires_capture`` (an intent authorised, as with capture_method=manual).
+AUTHORIZE_ONLY_PAYMENT_METHOD = "pm_card_authorizeOnly"
 TEST_WEBHOOK_SECRET = "whsec_test_fake_secret"
 
 
@@ -35,6 +37,7 @@ class FakeStripe(FakeProvider):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.intents: dict[str, dict[str, Any]] = {}
+        self.refund_objects: dict[str, dict[str, Any]] = {}  # by id, as ``GET /v1/refunds/{id}`` answers
         self.balance_transactions: list[dict[str, Any]] = []
 
     # -- API ---------------------------------------------------------------------------
@@ -46,6 +49,8 @@ class FakeStripe(FakeProvider):
         path = request.path
         if request.method == "POST" and path == "/v1/payment_intents":
             return self._create_intent(form, request, decline=decline)
+        if request.method == "POST" and (m := re.fullmatch(r"/v1/payment_intents/(pi_\w+)/capture", path)):
+            return self._capture(m.group(1), request, decline=decline)
         if m := re.fullmatch(r"/v1/payment_intents/(pi_\w+)/confirm", path):
             return self._confirm(m.group(1), form, request, decline=decline)
         if request.method == "GET" and path == "/v1/payment_intents/search":
@@ -55,6 +60,9 @@ class FakeStripe(FakeProvider):
             return Response.of_json(200, intent) if intent else _error(404, "invalid_request_error", "No such intent")
         if request.method == "POST" and path == "/v1/refunds":
             return self._refund(form, request, decline=decline)
+        if request.method == "GET" and (m := re.fullmatch(r"/v1/refunds/(re_\w+)", path)):
+            refund = self.refund_objects.get(m.group(1))
+            return Response.of_json(200, refund) if refund else _error(404, "invalid_request_error", "No such refund")
         if request.method == "POST" and path == "/v1/transfers":
             return self._transfer(form, request, decline=decline)
         if request.method == "GET" and path == "/v1/balance_transactions":
@@ -109,7 +117,34 @@ class FakeStripe(FakeProvider):
             }
             return Response.of_json(402, body)
         charge_id = self.next_id("ch_")
-        intent.update(status="succeeded", latest_charge=charge_id)
+        if method == AUTHORIZE_ONLY_PAYMENT_METHOD:
+            intent.update(status="requires_capture", latest_charge=charge_id, amount_capturable=intent["amount"])
+            return Response.of_json(200, intent)
+        return self._take(intent, charge_id, key)
+
+    def _capture(self, intent_id: str, request: Request, *, decline: bool) -> Response:
+        intent = self.intents.get(intent_id)
+        if intent is None:
+            return _error(404, "invalid_request_error", "No such payment_intent")
+        if intent["status"] != "requires_capture":
+            body = {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "payment_intent_unexpected_state",
+                    "message": f"This PaymentIntent could not be captured: its status is {intent['status']}.",
+                }
+            }
+            return Response.of_json(400, body)
+        if decline:
+            return _error(402, "card_error", "Your card was declined.")
+        return self._take(intent, str(intent["latest_charge"]), request.header(self.idempotency_header))
+
+    def _take(self, intent: dict[str, Any], charge_id: str, key: str | None) -> Response:
+        """The intent succeeds: the money movement and its balance transaction."""
+        intent_id = intent["id"]
+        intent.update(
+            status="succeeded", latest_charge=charge_id, amount_received=intent["amount"], amount_capturable=0
+        )
         self.record(
             Movement(
                 "charge",
@@ -162,18 +197,22 @@ class FakeStripe(FakeProvider):
             -amount,
             intent["currency"],
         )
-        return Response.of_json(
-            200,
-            {
-                "id": refund_id,
-                "object": "refund",
-                "amount": amount,
-                "currency": intent["currency"],
-                "payment_intent": intent["id"],
-                "status": "succeeded",
-                "metadata": _metadata(form),
-            },
-        )
+        refund = {
+            "id": refund_id,
+            "object": "refund",
+            "amount": amount,
+            "currency": intent["currency"],
+            "payment_intent": intent["id"],
+            "status": "succeeded",
+            "metadata": _metadata(form),
+        }
+        self.refund_objects[refund_id] = dict(refund)
+        return Response.of_json(200, refund)
+
+    def set_refund_status(self, refund_id: str, status: str) -> None:
+        """The refund moves on at Stripe (``pending``, ``succeeded``, ``failed``, ``canceled``)."""
+        with self._lock:
+            self.refund_objects[refund_id]["status"] = status
 
     def _transfer(self, form: dict[str, str], request: Request, *, decline: bool) -> Response:
         destination = form.get("destination", "")

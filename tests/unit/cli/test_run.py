@@ -256,13 +256,22 @@ def test_every_command_use_case_of_the_container_is_runnable() -> None:
     # messaging_status) is the worker's and the probes', never an operator's command.
     # Consumers (notify_parties) are handed events by handle_event, never run by an operator.
     system_only = {
-        "handle_event", "record_dead_letter", "record_heartbeat", "subscriptions", "messaging_status", "notify_parties"
+        "handle_event",
+        "record_dead_letter",
+        "record_heartbeat",
+        "subscriptions",
+        "messaging_status",
+        "notify_parties",
     }
     # Payments' system steps: webhooks (receive), the consumer (apply), the timers (resolve,
     # hold deadlines) and the router they share.
     system_only |= {
-        "payment_router", "receive_provider_events", "apply_provider_event", "provider_events_consumer",
-        "resolve_unknown_payments", "check_hold_deadlines",
+        "payment_router",
+        "receive_provider_events",
+        "apply_provider_event",
+        "provider_events_consumer",
+        "resolve_unknown_payments",
+        "check_hold_deadlines",
     }
     expected = set(_use_case_providers()) - {"authenticate_token", "fire_due_timers", "export_journal"} - system_only
 

@@ -15,6 +15,7 @@ from datetime import datetime
 import attrs
 
 from core.payments.domain import (
+    CaptureRequest,
     ChargeRequest,
     ChargeResult,
     ClientAction,
@@ -53,6 +54,7 @@ class FakeRefund:
     key: str
     booked_at: datetime
     refund_id: RefundId  # ours, echoed in its webhooks (as every real provider does)
+    status: RefundStatus = RefundStatus.SUCCEEDED
 
 
 class FakePaymentGateway:
@@ -73,6 +75,11 @@ class FakePaymentGateway:
         self.capture_next_minor: int | None = None  # the next charge takes this, not what was asked
         self._declines: list[str] = []
         self.calls = 0
+        self.next_refund_status = RefundStatus.SUCCEEDED  # what new refunds answer (PENDING: a webhook finishes)
+        self.asks_refunds = True  # False: ``refund_status`` answers None (no refund lookup, as Adyen)
+        self.refund_status_unavailable = False
+        self.status_calls: list[str] = []  # refund references asked about, in order
+        self.captures: list[str] = []  # references captured by ``capture`` (each once)
 
     @property
     def name(self) -> str:
@@ -135,6 +142,35 @@ class FakePaymentGateway:
             client_action=action,
         )
 
+    def capture(self, request: CaptureRequest) -> ChargeResult:
+        """Capture an AUTHORIZED charge; once per charge (another key for a captured one
+        is refused, as providers do), a repeated key answers the first capture."""
+        with self._lock:
+            lose = self._gate()
+            answer = self._answers.get(request.idempotency_key)
+            if answer is None:
+                charge = self.charges.get(request.provider_reference)
+                if self._declines:
+                    answer = GatewayDeclined(self._name, self._declines.pop(0))
+                elif charge is None or charge.status is not ProviderStatus.AUTHORIZED:
+                    answer = GatewayDeclined(self._name, "not_capturable")
+                else:
+                    charge.status = ProviderStatus.CAPTURED
+                    self.captures.append(charge.reference)
+                    answer = ChargeResult(
+                        provider=self._name,
+                        provider_reference=charge.reference,
+                        status=ProviderStatus.CAPTURED,
+                        amount=charge.amount,
+                    )
+                self._answers[request.idempotency_key] = answer
+        if lose:
+            raise GatewayOutcomeUnknown(self._name)
+        if isinstance(answer, GatewayDeclined):
+            raise answer
+        assert isinstance(answer, ChargeResult)
+        return answer
+
     def refund(self, request: RefundRequest) -> RefundResult:
         with self._lock:
             lose = self._gate()
@@ -153,8 +189,9 @@ class FakePaymentGateway:
                         request.idempotency_key,
                         self._now(),
                         request.refund_id,
+                        self.next_refund_status,
                     )
-                    answer = RefundResult(provider_refund_reference=reference, status=RefundStatus.SUCCEEDED)
+                    answer = RefundResult(provider_refund_reference=reference, status=self.next_refund_status)
                 self._answers[request.idempotency_key] = answer
         if lose:
             raise GatewayOutcomeUnknown(self._name)
@@ -162,6 +199,19 @@ class FakePaymentGateway:
             raise answer
         assert isinstance(answer, RefundResult)
         return answer
+
+    def refund_status(self, provider_refund_reference: str) -> RefundStatus | None:
+        with self._lock:
+            self.status_calls.append(provider_refund_reference)
+            if not self.asks_refunds:
+                return None
+            if self.refund_status_unavailable or provider_refund_reference not in self.refunds:
+                raise GatewayUnavailable(self._name)
+            return self.refunds[provider_refund_reference].status
+
+    def settle_refund(self, reference: str, status: RefundStatus) -> None:
+        """The provider finishes a pending refund by itself (its webhook may be lost)."""
+        self.refunds[reference].status = status
 
     def payout(self, request: PayoutRequest) -> PayoutResult:
         with self._lock:

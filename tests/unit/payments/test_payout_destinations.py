@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 import pytest
 
 from adapters.memory import MemoryStore, MemoryUnitOfWork
@@ -16,6 +17,7 @@ from core.shared.errors import DependencyUnavailable, InvalidInput
 from core.shared.gateways import GatewayDeclined, GatewayUnavailable
 from core.shared.ids import UserId
 from core.shared.money import Money
+from core.shared.time import ManualClock
 from entrypoints.payments_setup import ProviderPayoutGateway
 
 T0 = datetime(2026, 11, 27, 12, tzinfo=UTC)
@@ -97,7 +99,7 @@ def test_the_gateway_pays_the_destination_registered_for_its_provider() -> None:
         PayoutDestination(payee_id=UserId("usr_1"), provider="paypal", value="a@b.co", created_at=T0, updated_at=T0),
     )
     provider = RecordingGateway()
-    gateway = ProviderPayoutGateway(provider, lambda: MemoryUnitOfWork(store))  # type: ignore[arg-type]
+    gateway = ProviderPayoutGateway(provider, lambda: MemoryUnitOfWork(store), ManualClock(T0))  # type: ignore[arg-type]
 
     reference = gateway.send("pyt_1", "usr_1", Money.of(1_000, "EUR"), idempotency_key="pyt_1")
 
@@ -110,7 +112,7 @@ def test_a_payee_without_a_destination_at_the_provider_is_declined_before_it_is_
         PayoutDestination(payee_id=UserId("usr_1"), provider="paypal", value="a@b.co", created_at=T0, updated_at=T0)
     )
     provider = RecordingGateway()
-    gateway = ProviderPayoutGateway(provider, lambda: MemoryUnitOfWork(store))  # type: ignore[arg-type]
+    gateway = ProviderPayoutGateway(provider, lambda: MemoryUnitOfWork(store), ManualClock(T0))  # type: ignore[arg-type]
 
     with pytest.raises(GatewayDeclined) as declined:
         gateway.send("pyt_1", "usr_1", Money.of(1_000, "EUR"), idempotency_key="pyt_1")
@@ -124,7 +126,45 @@ def test_a_database_that_cannot_answer_is_a_retryable_unavailable_gateway() -> N
         raise DependencyUnavailable("database")
 
     provider = RecordingGateway()
-    gateway = ProviderPayoutGateway(provider, unreachable)  # type: ignore[arg-type]
+    gateway = ProviderPayoutGateway(provider, unreachable, ManualClock(T0))  # type: ignore[arg-type]
+
+    with pytest.raises(GatewayUnavailable):
+        gateway.send("pyt_1", "usr_1", Money.of(1_000, "EUR"), idempotency_key="pyt_1")
+    assert provider.sent == []
+
+
+def test_a_retry_pays_the_destination_the_first_attempt_pinned_not_a_later_one() -> None:
+    first = PayoutDestination(
+        payee_id=UserId("usr_1"), provider="stripe", value="acct_1A", created_at=T0, updated_at=T0
+    )
+    store = store_with(first)
+    provider = RecordingGateway()
+    gateway = ProviderPayoutGateway(provider, lambda: MemoryUnitOfWork(store), ManualClock(T0))  # type: ignore[arg-type]
+    gateway.send("pyt_1", "usr_1", Money.of(1_000, "EUR"), idempotency_key="pyt_1")
+    with MemoryUnitOfWork(store) as uow:
+        uow.payout_destinations.put(attrs.evolve(first, value="acct_2B"))
+        uow.commit()
+
+    gateway.send("pyt_1", "usr_1", Money.of(1_000, "EUR"), idempotency_key="pyt_1")  # the retry
+    gateway.send("pyt_2", "usr_1", Money.of(500, "EUR"), idempotency_key="pyt_2")  # the next payout
+
+    assert [(r.idempotency_key, r.destination) for r in provider.sent] == [
+        ("pyt_1", "acct_1A"),
+        ("pyt_1", "acct_1A"),
+        ("pyt_2", "acct_2B"),
+    ]
+
+
+def test_a_pin_for_another_provider_is_never_sent_to_this_one() -> None:
+    store = store_with(
+        PayoutDestination(payee_id=UserId("usr_1"), provider="paypal", value="a@b.co", created_at=T0, updated_at=T0),
+        PayoutDestination(payee_id=UserId("usr_1"), provider="stripe", value="acct_1A", created_at=T0, updated_at=T0),
+    )
+    with MemoryUnitOfWork(store) as uow:
+        uow.payout_destinations.pin("pyt_1", "usr_1", "paypal", at=T0)
+        uow.commit()
+    provider = RecordingGateway()
+    gateway = ProviderPayoutGateway(provider, lambda: MemoryUnitOfWork(store), ManualClock(T0))  # type: ignore[arg-type]
 
     with pytest.raises(GatewayUnavailable):
         gateway.send("pyt_1", "usr_1", Money.of(1_000, "EUR"), idempotency_key="pyt_1")

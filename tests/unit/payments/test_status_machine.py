@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.payments.domain import (
+    AlertKind,
     Payment,
     PaymentMethod,
     PaymentPurpose,
@@ -15,6 +16,7 @@ from core.payments.domain import (
     ProviderStatus,
     RefundStatus,
 )
+from core.shared.money import Money
 from tests.unit.payments.world import PaymentsWorld, client, eur, provider_event
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -168,3 +170,84 @@ def test_shuffled_and_duplicated_deliveries_end_as_the_in_order_history(
         assert wallet == AMOUNT - refunded.minor  # type: ignore[attr-defined]
     else:
         assert wallet == 0
+
+
+# --- capture amounts and refunds, in any order ----------------------------------------
+
+_INTENT = 1_000
+EUR = eur(0).currency
+_Report = tuple[str, ProviderEventKind, Money, str | None]
+
+
+@st.composite
+def capture_and_refund_histories(draw: st.DrawFn) -> tuple[list[_Report], list[int]]:
+    """Capture reports (one or two amounts in the payment's currency, each possibly told
+    several times, perhaps one in another currency) and refunds (some failing later), and
+    a delivery order that shuffles and repeats. Two amounts at most: one correction is
+    booked per payment, a third, lower still, is alerted (see test_capture_corrections)."""
+    high = draw(st.integers(1, 1_500))
+    low = draw(st.integers(1, high))
+    amounts = draw(st.lists(st.sampled_from([low, high]), min_size=1, max_size=4))
+    history: list[_Report] = [
+        (f"evt_c{i}", ProviderEventKind.PAYMENT_CAPTURED, eur(minor), None) for i, minor in enumerate(amounts)
+    ]
+    if draw(st.booleans()):
+        usd = Money.of(draw(st.integers(1, 1_500)), "USD")
+        history.append(("evt_cusd", ProviderEventKind.PAYMENT_CAPTURED, usd, None))
+    for i, minor in enumerate(draw(st.lists(st.integers(1, 800), max_size=3))):
+        history.append((f"evt_r{i}", ProviderEventKind.PAYMENT_REFUNDED, eur(minor), f"re_{i}"))
+        if draw(st.booleans()):
+            history.append((f"evt_rf{i}", ProviderEventKind.REFUND_FAILED, eur(minor), f"re_{i}"))
+    indices = list(range(len(history)))
+    order = list(draw(st.permutations(indices))) + draw(st.lists(st.sampled_from(indices), max_size=4))
+    return history, draw(st.permutations(order))
+
+
+@settings(max_examples=150, deadline=None)
+@given(capture_and_refund_histories())
+def test_any_order_of_capture_and_refund_reports_books_what_was_captured_less_what_fits(
+    case: tuple[list[_Report], list[int]],
+) -> None:
+    history, order = case
+    world, alice = PaymentsWorld(), client()
+    world.gateways["stripe"].next_status = ProviderStatus.PROCESSING
+    view = world.top_up(alice, _INTENT)
+    for i in order:
+        event_id, kind, amount, refund_ref = history[i]
+        world.deliver(
+            provider_event(
+                "stripe",
+                event_id,
+                kind,
+                view.provider_reference,
+                at=T0 + timedelta(seconds=i),
+                amount=amount,
+                refund_reference=refund_ref,
+            )
+        )
+    payment = world.payment(view.payment_id)
+    wallet, clearing = world.wallet_balance(alice), world.clearing_balance("stripe")
+    assert wallet + clearing == 0  # balanced books
+    assert world.entries_of_kind("payment_capture") <= 1
+    assert world.entries_of_kind("payment_capture_correction") <= 1
+    assert payment.status.is_captured
+    reported = [a.minor for _, k, a, _ in history if k is ProviderEventKind.PAYMENT_CAPTURED and a.currency == EUR]
+    # What the wallet keeps for the payment: the lowest capture reported, at most the
+    # intent (unless taking the difference back found the wallet refunded already).
+    if not payment.correction_unfunded:
+        assert payment.credited == eur(min(*reported, _INTENT))
+    booked = payment.refunds_booked
+    assert wallet == payment.credited.minor - booked.minor
+    assert booked.minor <= payment.credited.minor
+    succeeded = [r for r in payment.refunds if r.status is RefundStatus.SUCCEEDED]
+    for refund in payment.refunds:
+        assert not refund.unfunded  # no other money in the wallet: the bound catches it first
+        if refund.status is RefundStatus.FAILED and refund.entry_id is not None:
+            assert refund.reversal_entry_id is not None
+        if refund.status is RefundStatus.SUCCEEDED and refund.entry_id is None:
+            assert refund.exceeds_credited and not payment.refund_fits(refund)
+    if sum(r.amount.minor for r in succeeded) <= payment.credited.minor:
+        assert booked == eur(sum(r.amount.minor for r in succeeded))
+    raised = [a.kind for a in world.events_named("payments.alert_raised")]  # type: ignore[attr-defined]
+    assert raised.count(AlertKind.REFUND_EXCEEDS_CREDITED) == sum(r.exceeds_credited for r in payment.refunds)
+    assert raised.count(AlertKind.CAPTURE_CORRECTION_UNFUNDED) == int(payment.correction_unfunded)

@@ -25,6 +25,12 @@ from core.payments.domain import (
     RoutingPolicy,
 )
 from core.payments.use_cases.apply_provider_event import ApplyProviderEvent, ApplyProviderEventCommand
+from core.payments.use_cases.capture_payment import (
+    CaptureDuePaymentsCommand,
+    CaptureDuePaymentsResult,
+    CapturePayment,
+    CapturePaymentCommand,
+)
 from core.payments.use_cases.check_hold_deadlines import CheckHoldDeadlines, CheckHoldDeadlinesCommand
 from core.payments.use_cases.receive_provider_events import (
     WEBHOOKS,
@@ -92,6 +98,7 @@ class PaymentsWorld:
         self.resolve = ResolveUnknownPayments(self.uow, self.authorizer, self.clock, self.router)
         self.reconcile = ReconcileProvider(self.uow, self.authorizer, self.clock, self.gateways)
         self.check_holds = CheckHoldDeadlines(self.uow, self.authorizer, self.clock)
+        self.capture_payment = CapturePayment(self.uow, self.authorizer, self.clock, self.router)
 
     def uow(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self.store)
@@ -157,6 +164,20 @@ class PaymentsWorld:
     def run_janitor(self) -> ResolveUnknownPaymentsResult:
         return self.resolve(
             ResolveUnknownPaymentsCommand(by=Actor.system("timers"), correlation_id=correlation_id(None))
+        )
+
+    def run_captures(self) -> CaptureDuePaymentsResult:
+        """Fire the due ``payments.capture`` timers, as the timer scheduler does."""
+        return self.capture_payment.fire_due(
+            CaptureDuePaymentsCommand(by=Actor.system("timers"), correlation_id=correlation_id(None))
+        )
+
+    def capture(self, by: Actor, payment_id: PaymentId, *, k: IdempotencyKey | None = None) -> PaymentView:
+        """The payer, back from approving the payment, asks to capture it now."""
+        return self.capture_payment(
+            CapturePaymentCommand(
+                by=by, idempotency_key=k or key(), correlation_id=correlation_id(None), payment_id=payment_id
+            )
         )
 
     def run_hold_guard(self) -> object:

@@ -63,7 +63,8 @@ def test_failures_after_sending_or_unclassified_are_an_unknown_outcome(error: Ex
     ("status", "safely", "expected"),
     [
         (429, False, GatewayUnavailable),
-        (503, False, GatewayUnavailable),
+        (503, False, GatewayOutcomeUnknown),  # may come from behind the part that charged
+        (503, True, GatewayUnavailable),
         (500, False, GatewayOutcomeUnknown),
         (502, False, GatewayOutcomeUnknown),
         (504, False, GatewayOutcomeUnknown),

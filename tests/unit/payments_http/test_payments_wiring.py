@@ -148,4 +148,4 @@ def test_a_failing_round_does_not_keep_the_others_from_running() -> None:
     scheduler = TimerScheduler(lambda: broken, interval_seconds=60, also=spied)
     with pytest.raises(DependencyUnavailable):
         scheduler.tick()
-    assert calls == ["escrow", "payments.resolve", "payments.hold_deadline"]
+    assert calls == ["escrow", "payments.capture", "payments.resolve", "payments.hold_deadline"]

@@ -315,7 +315,8 @@ def _foreign(uow: PaymentsUnitOfWork, event: ProviderEvent) -> Payment | None:
 
 def _find(uow: PaymentsUnitOfWork, event: ProviderEvent) -> Payment:
     """The payment an event names: by our id when echoed (and its provider agrees), else
-    by the provider's reference. Raises PaymentNotFound."""
+    by the provider's reference, else by its capture's (a PayPal refund made in the
+    dashboard names only the capture). Raises PaymentNotFound."""
     if event.payment_id is not None:
         try:
             payment = uow.payments.lock(event.payment_id)
@@ -328,4 +329,10 @@ def _find(uow: PaymentsUnitOfWork, event: ProviderEvent) -> Payment:
         found = uow.payments.by_provider_reference(event.provider, event.provider_reference)
         if found is not None:
             return uow.payments.lock(found.id)
-    raise PaymentNotFound(event.payment_id or event.provider_reference or event.provider_event_id)
+    if event.capture_reference is not None:
+        found = uow.payments.by_capture_reference(event.provider, event.capture_reference)
+        if found is not None:
+            return uow.payments.lock(found.id)
+    raise PaymentNotFound(
+        event.payment_id or event.provider_reference or event.capture_reference or event.provider_event_id
+    )

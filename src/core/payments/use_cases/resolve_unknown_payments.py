@@ -6,7 +6,6 @@ from datetime import timedelta
 from attrs import frozen
 
 from core.payments.domain import (
-    RESOLVE_BACKOFF,
     Actions,
     AlertKind,
     ChargeResult,
@@ -23,8 +22,8 @@ from core.payments.domain import (
     refund_key,
     resolve_delay,
 )
-from core.payments.ports import PaymentsUnitOfWork
-from core.payments.use_cases.provider_facts import DEFAULT_HOLD_WARNING, after_change, capture_reported
+from core.payments.ports import PaymentGateway, PaymentsUnitOfWork
+from core.payments.use_cases.provider_facts import DEFAULT_HOLD_WARNING, after_change, capture_reported, next_attempt
 from core.payments.use_cases.refund_payment import refund_retry_timer
 from core.payments.use_cases.routing import Router
 from core.shared.actor import Actor
@@ -63,6 +62,7 @@ class LookupAnswer:
     status: str | None = None
     error: str | None = None
     amount: Money | None = None  # what the provider's record says it took
+    capture_reference: str | None = None  # the capture's own id (PayPal)
 
 
 @frozen(kw_only=True)
@@ -74,15 +74,24 @@ class ResolveTimerCommand:
     answer: LookupAnswer | None  # None: the payment was resolved before the lookup
 
 
+class RefundQuestion:
+    """What the janitor asked about a pending refund."""
+
+    CALL = "call"  # the refund call, sent again with the same key (no answer was recorded)
+    STATUS = "status"  # ``refund_status``: the provider accepted it, its outcome is awaited
+
+
 @frozen(kw_only=True)
 class RefundAnswer:
-    """The provider's answer to a retried refund call: ``status`` (a RefundStatus value)
-    and its reference, or no answer at all (``error`` names the gateway error's code)."""
+    """The provider's answer about a pending refund (``asked``: a RefundQuestion):
+    ``status`` (a RefundStatus value) and its reference, or no answer at all (``error``
+    names the gateway error's code, or why the provider could not be asked)."""
 
     status: str | None = None
     provider_refund_reference: str | None = None
     reason: str = ""
     error: str | None = None
+    asked: str = RefundQuestion.CALL
 
 
 @frozen(kw_only=True)
@@ -119,12 +128,16 @@ class ResolveUnknownPayments:
     daily); reaching the daily step raises an alert once. The payment is never charged
     again or elsewhere meanwhile.
 
-    It also fires ``payments.refund_retry`` timers (scheduled with every refund intent):
-    a refund still PENDING with no answer recorded (the call was unavailable, its answer
-    lost) is sent again with the SAME outbound key (``refund_key``), so the provider
-    refunds at most once, and its answer recorded: succeeded or pending (a webhook
-    finishes it) as the first call's; declined FAILS the refund and books it back to the
-    wallet once. No answer: retried on the same schedule, alerted once at the daily step.
+    It also fires ``payments.refund_retry`` timers (scheduled with every refund intent)
+    while the refund is PENDING. With no answer recorded (the call was unavailable, its
+    answer lost) the call is sent again with the SAME outbound key (``refund_key``), so
+    the provider refunds at most once, and its answer recorded as the first call's would
+    be; declined FAILS the refund and books it back to the wallet once. With a reference
+    (the provider accepted it: Stripe ``pending``, PayPal ``PENDING``, Adyen "received")
+    only a webhook would finish it, and webhooks get lost: the provider is asked
+    (``refund_status``) and SUCCEEDED / FAILED applied as a webhook would (booked or
+    booked back exactly once). Still pending, no answer, or a provider that cannot be
+    asked (Adyen): next step on the same schedule, alerted once at the daily step.
 
     Each timer is fired as its own command (key ``timer:<id>``, audited, claimed in its
     transaction), the lookup happening between two transactions. Raises Forbidden,
@@ -203,7 +216,11 @@ class ResolveUnknownPayments:
         if found is None:
             return LookupAnswer(found=False)
         return LookupAnswer(
-            found=True, provider_reference=found.provider_reference, status=found.status.value, amount=found.amount
+            found=True,
+            provider_reference=found.provider_reference,
+            status=found.status.value,
+            amount=found.amount,
+            capture_reference=found.capture_reference,
         )
 
     def _body(
@@ -232,6 +249,7 @@ class ResolveUnknownPayments:
                         provider_reference=answer.provider_reference,
                         status=status,
                         amount=answer.amount if answer.amount is not None else payment.amount,
+                        capture_reference=answer.capture_reference,
                     ),
                     at=now,
                 )
@@ -251,27 +269,28 @@ class ResolveUnknownPayments:
                     hold_warning=self._hold_warning,
                 )
             )
-            step = timer.number("step") if "step" in timer.payload else 0
+            step = _step(timer)
             if payment.status in _UNRESOLVED:
                 outcome = "retry"
-                uow.timers.schedule(
-                    Timer(
-                        id=f"tmr_resolve_{payment.id}_{step + 1}",
-                        kind=TimerKinds.RESOLVE,
-                        due_at=now + resolve_delay(step + 1),
-                        payload={"payment_id": payment.id, "step": step + 1},
-                    )
-                )
-                if step + 1 == len(RESOLVE_BACKOFF) - 1:
-                    events.append(
-                        PaymentAlertRaised.about(
+                events.extend(
+                    next_attempt(
+                        uow,
+                        Timer(
+                            id=f"tmr_resolve_{payment.id}_{step + 1}",
+                            kind=TimerKinds.RESOLVE,
+                            due_at=now + resolve_delay(step + 1),
+                            payload={"payment_id": payment.id, "step": step + 1},
+                        ),
+                        step=step,
+                        alert=lambda: PaymentAlertRaised.about(
                             payment.id,
                             kind=AlertKind.UNKNOWN_UNRESOLVED,
                             provider=payment.provider or "",
                             at=now,
                             summary=f"payment {payment.id} is still {payment.status.value}; now looked up daily",
-                        )
+                        ),
                     )
+                )
             else:
                 outcome = "resolved"
             uow.payments.save(payment)
@@ -300,7 +319,7 @@ class ResolveUnknownPayments:
         with self._new_uow() as uow:
             payment = uow.payments.get(payment_id)
         refund = payment.refund(refund_id)
-        answer = self._retry_refund(payment, refund) if _unanswered(refund) else None
+        answer = self._ask_about_refund(payment, refund) if _pending(refund) else None
         fire = RetryRefundTimerCommand(
             by=command.by,
             idempotency_key=IdempotencyKey(f"timer:{timer.id}"),
@@ -316,8 +335,28 @@ class ResolveUnknownPayments:
             body=self._refund_body(fire, payment.id, refund.id),
         )
 
-    def _retry_refund(self, payment: Payment, refund: Refund) -> RefundAnswer:
+    def _ask_about_refund(self, payment: Payment, refund: Refund) -> RefundAnswer:
+        """Send a refund call that has no answer again, or ask about one the provider
+        accepted (it has a reference)."""
         gateway = self._router.gateways.get(payment.provider or "")
+        if refund.provider_reference is not None:
+            return self._refund_status(gateway, refund.provider_reference)
+        return self._retry_refund(gateway, payment, refund)
+
+    @staticmethod
+    def _refund_status(gateway: PaymentGateway | None, reference: str) -> RefundAnswer:
+        if gateway is None:
+            return RefundAnswer(asked=RefundQuestion.STATUS, error="provider_not_configured")  # ask again later
+        try:
+            status = gateway.refund_status(reference)
+        except DomainError as error:  # GatewayUnavailable, GatewayOutcomeUnknown, GatewayDeclined
+            return RefundAnswer(asked=RefundQuestion.STATUS, error=error.code)
+        if status is None:
+            return RefundAnswer(asked=RefundQuestion.STATUS, error="refund_status_not_offered")  # Adyen: alerted
+        return RefundAnswer(asked=RefundQuestion.STATUS, status=status.value, provider_refund_reference=reference)
+
+    @staticmethod
+    def _retry_refund(gateway: PaymentGateway | None, payment: Payment, refund: Refund) -> RefundAnswer:
         if gateway is None or payment.provider_reference is None:
             return RefundAnswer(error="provider_not_configured")  # switched off since: ask again later
         request = RefundRequest(
@@ -344,7 +383,7 @@ class ResolveUnknownPayments:
             payment = uow.payments.lock(payment_id)
             refund = payment.refund(refund_id)
             target = f"payment:{payment.id}"
-            if timer is None or not _unanswered(refund) or command.answer is None:
+            if timer is None or not _pending(refund) or command.answer is None:
                 if timer is not None:
                     uow.timers.mark_fired(timer.id, at=now, outcome=OBSOLETE)
                 result = ResolvedPayment(
@@ -379,23 +418,27 @@ class ResolveUnknownPayments:
                         hold_warning=self._hold_warning,
                     )
                 )
-            step = timer.number("step") if "step" in timer.payload else 0
-            if _unanswered(refund):
+            step = _step(timer)
+            if _pending(refund):  # (refund_observed may have moved it on)
                 outcome = "retry"
-                uow.timers.schedule(refund_retry_timer(payment.id, refund.id, step=step + 1, now=now))
-                if step + 1 == len(RESOLVE_BACKOFF) - 1:
-                    events.append(
-                        PaymentAlertRaised.about(
+                events.extend(
+                    next_attempt(
+                        uow,
+                        refund_retry_timer(payment.id, refund.id, step=step + 1, now=now),
+                        step=step,
+                        alert=lambda: PaymentAlertRaised.about(
                             payment.id,
                             kind=AlertKind.REFUND_UNRESOLVED,
                             provider=payment.provider or "",
                             at=now,
                             summary=(
-                                f"refund {refund.id} of {refund.amount} (payment {payment.id}) has no answer "
-                                f"from {payment.provider}; now retried daily"
+                                f"refund {refund.id} of {refund.amount} (payment {payment.id}) is still pending"
+                                f"{'' if refund.provider_reference is None else ' at ' + refund.provider_reference}"
+                                f": no final answer from {payment.provider}; now asked daily"
                             ),
-                        )
+                        ),
                     )
+                )
             else:
                 outcome = "resolved"
             uow.payments.save(payment)
@@ -415,6 +458,7 @@ class ResolveUnknownPayments:
                     "outcome": outcome,
                     "refund_id": refund.id,
                     "refund_status": refund.status.value,
+                    "asked": answer.asked,
                     "answer": answer.error or answer.status or "",
                     "step": step,
                 },
@@ -424,6 +468,11 @@ class ResolveUnknownPayments:
         return body
 
 
-def _unanswered(refund: Refund) -> bool:
-    """A refund we asked for whose call has no recorded answer yet."""
-    return refund.status is RefundStatus.PENDING and refund.provider_reference is None
+def _pending(refund: Refund) -> bool:
+    """A refund the provider has not finished (for all we know)."""
+    return refund.status is RefundStatus.PENDING
+
+
+def _step(timer: Timer) -> int:
+    """The attempt a janitor timer stands for (0-based, on ``RESOLVE_BACKOFF``)."""
+    return timer.number("step") if "step" in timer.payload else 0

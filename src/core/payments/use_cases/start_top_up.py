@@ -82,6 +82,7 @@ class RecordChargeCommand:
     amount: Money | None = None  # what the provider says it charged (a capture: the ledger credits it)
     reason: str = ""
     next_provider: str | None = None
+    capture_reference: str | None = None  # the capture's own id (PayPal), as the answer gave it
 
 
 RECORDER = Actor.system("payments")
@@ -206,6 +207,7 @@ class StartTopUp:
                 provider_reference=result.provider_reference,
                 client_action=result.client_action,
                 amount=result.amount,
+                capture_reference=result.capture_reference,
             )
         view = self._runner.run(
             record,
@@ -298,6 +300,7 @@ class StartTopUp:
                         status=command.status,
                         amount=payment.amount,
                         client_action=command.client_action,
+                        capture_reference=command.capture_reference,
                     ),
                     at=now,
                 )

@@ -21,6 +21,7 @@ from core.payments.domain import (
     PaymentView,
     RefundView,
 )
+from core.payments.use_cases.capture_payment import CapturePayment, CapturePaymentCommand
 from core.payments.use_cases.get_payment import GetPayment, GetPaymentQuery
 from core.payments.use_cases.reconcile_provider import ReconcileProvider, ReconcileProviderCommand
 from core.payments.use_cases.refund_payment import RefundPayment, RefundPaymentCommand
@@ -37,7 +38,7 @@ from entrypoints.http.schemas import MoneyBody
 _WRITE = problem_responses(400, 401, 403, 404, 409, 413, 422, 503)
 _READ = problem_responses(400, 401, 403, 404, 422, 503)
 
-USE_CASES = ("start_top_up", "get_payment", "refund_payment", "reconcile_provider")
+USE_CASES = ("start_top_up", "capture_payment", "get_payment", "refund_payment", "reconcile_provider")
 
 
 def payments_dependencies(runtime: Runtime) -> dict[str, Provide]:
@@ -213,6 +214,32 @@ class PaymentsController(Controller):
             escrow=escrow,
         )
         return payment_response(start_top_up(command))
+
+    @post(
+        "/{payment_id:str}/capture",
+        status_code=200,
+        sync_to_thread=True,
+        operation_id="capturePayment",
+        responses=_WRITE,
+    )
+    def capture(
+        self,
+        *,
+        payment_id: FromPath[str],
+        actor: NamedDependency[Actor],
+        idempotency_key: NamedDependency[IdempotencyKey],
+        correlation_id: NamedDependency[CorrelationId],
+        capture_payment: NamedDependency[CapturePayment],
+    ) -> PaymentResponse:
+        """Take a payment you approved at the provider now (its payer, back from PayPal's
+        approval page). Answers the payment: `captured` (the wallet is credited),
+        `authorized` (the provider did not answer yet: it is captured shortly, never twice),
+        `requires_action` (the provider has no approval yet) or `failed`. Safe to repeat;
+        without this call the payment is captured anyway when the provider tells us."""
+        command = CapturePaymentCommand(
+            by=actor, idempotency_key=idempotency_key, correlation_id=correlation_id, payment_id=PaymentId(payment_id)
+        )
+        return payment_response(capture_payment(command))
 
     @get("/{payment_id:str}", sync_to_thread=True, operation_id="getPayment", responses=_READ)
     def read(
