@@ -145,6 +145,15 @@ class FakeAdyen(FakeProvider):
                 status="declined" if refused else "succeeded",
             )
         )
+        if not refused:
+            item = self.item(
+                "AUTHORISATION",
+                psp=psp,
+                reference=body["reference"],
+                value=amount["value"],
+                currency=amount["currency"],
+            )
+            self.notify(lambda url: self.deliver(url, self.batch(item)))
         return Response.of_json(200, payment)
 
     def _capture(self, psp: str, request: Request, *, decline: bool) -> Response:

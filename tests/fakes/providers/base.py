@@ -9,7 +9,11 @@ implements ``dispatch``. The base class gives every fake the same test controls:
   without doing anything, or **stalls**: the provider commits the charge and stores the
   answer under the key, then sleeps past the client's timeout before answering (the
   unknown-outcome case);
-- ``charges``/``refunds``/``payouts``: what the provider actually did, each key once.
+- ``charges``/``refunds``/``payouts``: what the provider actually did, each key once;
+- ``notify_url``: when set (``python -m tests.fakes.providers --gigcore URL``), the fake
+  sends its own signed webhooks there after it charges, approves or captures, in the
+  background and retried a few times, as the real provider would. Tests leave it unset
+  and deliver webhooks themselves.
 
 Bound to 127.0.0.1 on port 0 (a free port per fake), so tests run in parallel.
 """
@@ -22,7 +26,7 @@ import socket
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -100,6 +104,7 @@ class FakeProvider:
         self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self.notify_url: str | None = None
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -208,6 +213,27 @@ class FakeProvider:
 
     def server_error(self) -> Response:
         return Response.of_json(500, {"error": "internal"})
+
+    def notify(self, send: Callable[[str], int], *, attempts: int = 5) -> None:
+        """Send a webhook to ``notify_url`` (if set) from a background thread, shortly after
+        the answer that caused it, retrying a non-2xx answer with a growing pause."""
+        url = self.notify_url
+        if url is None:
+            return
+
+        def run() -> None:
+            pause = 0.2
+            for _ in range(attempts):
+                if self._stopping.wait(pause):
+                    return
+                try:
+                    if 200 <= send(url) < 300:
+                        return
+                except OSError:
+                    pass  # gigcore not reachable yet: try again
+                pause *= 2
+
+        threading.Thread(target=run, name=f"fake-{self.name}-webhook", daemon=True).start()
 
     def record(self, movement: Movement) -> Movement:
         with self._lock:

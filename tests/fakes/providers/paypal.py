@@ -45,6 +45,9 @@ class FakePayPal(FakeProvider):
         self.tokens: set[str] = set()
         self.transmissions: dict[str, tuple[str, str, str]] = {}  # id -> (sig, webhook id, event json)
         self.transactions: list[dict[str, Any]] = []
+        # Where the payer approves (a redirect link); __main__ points it at the fake itself,
+        # whose ``GET /checkoutnow?token=`` then approves as the payer would.
+        self.approval_base = "https://www.sandbox.paypal.com"
 
     def moves_money(self, request: Request) -> bool:
         return request.method == "POST" and not request.path.startswith(("/v1/oauth2", "/v1/notifications"))
@@ -53,6 +56,8 @@ class FakePayPal(FakeProvider):
         path = request.path
         if request.method == "POST" and path == "/v1/oauth2/token":
             return self._token(request)
+        if request.method == "GET" and path == "/checkoutnow":
+            return self._approval_page(request)
         auth = request.header("Authorization") or ""
         if not auth.startswith("Bearer ") or auth[len("Bearer ") :] not in self.tokens:
             return Response.of_json(401, {"error": "invalid_token"})
@@ -128,7 +133,7 @@ class FakePayPal(FakeProvider):
                 status="PAYER_ACTION_REQUIRED",
                 links=[
                     {
-                        "href": f"https://www.sandbox.paypal.com/checkoutnow?token={order_id}",
+                        "href": f"{self.approval_base}/checkoutnow?token={order_id}",
                         "rel": "payer-action",
                         "method": "GET",
                     }
@@ -154,12 +159,26 @@ class FakePayPal(FakeProvider):
 
     def approve(self, order_id: str) -> dict[str, Any]:
         """The payer approves the order on PayPal's page (what the redirect leads to);
-        returns the order, as a CHECKOUT.ORDER.APPROVED webhook carries it."""
+        returns the order, as a CHECKOUT.ORDER.APPROVED webhook carries it (and sends that
+        webhook when ``notify_url`` is set)."""
         order = self.orders[order_id]
         assert order["status"] == "PAYER_ACTION_REQUIRED", order["status"]
         order["status"] = "APPROVED"
         order.pop("links", None)
-        return dict(order)
+        approved = dict(order)
+        self.notify(lambda url: self.deliver(url, self.event("CHECKOUT.ORDER.APPROVED", approved)))
+        return approved
+
+    def _approval_page(self, request: Request) -> Response:
+        """``GET /checkoutnow?token=<order id>``: the payer approves (a manual sandbox)."""
+        order_id = dict(p.split("=", 1) for p in request.query.split("&") if "=" in p).get("token", "")
+        order = self.orders.get(order_id)
+        if order is None or order["status"] != "PAYER_ACTION_REQUIRED":
+            return Response(404, b"No order waiting for approval\n", content_type="text/plain")
+        self.approve(order_id)
+        return Response(
+            200, f"Order {order_id} approved. You may close this page.\n".encode(), content_type="text/plain"
+        )
 
     def _capture_order(self, order_id: str, request: Request, *, decline: bool) -> Response:
         order = self.orders.get(order_id)
@@ -194,6 +213,8 @@ class FakePayPal(FakeProvider):
         minor = _minor(amount["value"])
         self.record(Movement("charge", order["id"], minor, amount["currency_code"], unit.get("custom_id", ""), key))
         self._book("T0006", capture_id, amount["value"], amount["currency_code"], unit.get("custom_id"))
+        completed = self.event("PAYMENT.CAPTURE.COMPLETED", dict(capture))
+        self.notify(lambda url: self.deliver(url, completed))
 
     def _refund(self, capture_id: str, request: Request, *, decline: bool) -> Response:
         capture = self.captures.get(capture_id)

@@ -161,6 +161,8 @@ class FakeStripe(FakeProvider):
             intent["amount"],
             intent["currency"],
         )
+        succeeded = self.event("payment_intent.succeeded", dict(intent))
+        self.notify(lambda url: self.deliver(url, succeeded))
         return Response.of_json(200, intent)
 
     def _search(self, query: str) -> Response:
