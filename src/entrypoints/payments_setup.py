@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from attrs import frozen
@@ -102,7 +103,11 @@ def build_payments(settings: Settings, secrets: Any = None) -> PaymentsWiring:
         source = secrets if secrets is not None else secrets_for(settings)
         builders: Mapping[str, tuple[Callable[..., Any], bool, str]] = {
             "stripe": (stripe_provider, settings.stripe_sandbox, settings.stripe_base_url),
-            "adyen": (adyen_provider, settings.adyen_sandbox, settings.adyen_base_url),
+            "adyen": (
+                partial(adyen_provider, report_cache_dir=settings.adyen_report_cache_dir or None),
+                settings.adyen_sandbox,
+                settings.adyen_base_url,
+            ),
             "paypal": (paypal_provider, settings.paypal_sandbox, settings.paypal_base_url),
         }
         for name in enabled:

@@ -192,6 +192,8 @@ class Settings:
     stripe_base_url: str = attrs.field(default="", validator=_url_with_scheme("http", "https"))
     adyen_base_url: str = attrs.field(default="", validator=_url_with_scheme("http", "https"))
     paypal_base_url: str = attrs.field(default="", validator=_url_with_scheme("http", "https"))
+    # Where Adyen's closed settlement report batches are kept between runs (empty: in memory).
+    adyen_report_cache_dir: str = ""
     payments_breaker_failures: int = attrs.field(default=3, validator=_between(1, 100))
     payments_breaker_cooldown_seconds: int = attrs.field(default=30, validator=_between(1, 3600))
     # Background work (issue 4). No broker URL: the embedded mode (events handled in-process).

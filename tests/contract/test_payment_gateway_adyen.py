@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from adapters.payments.adyen_gateway import AdyenConfig, AdyenGateway
+from adapters.payments.adyen_report_cache import MemoryReportCache
 from core.payments.domain import ChargeRequest, PaymentId, PaymentMethod, ProviderStatus, SettlementKind, charge_key
 from core.payments.ports import PaymentGateway
 from core.shared.gateways import GatewayUnavailable
@@ -130,3 +133,115 @@ def test_report_files_are_named_as_adyen_serves_them(sandbox: bool, host: str) -
     assert gateway.report_url(12) == (
         f"{host}/reports/download/MerchantAccount/Gig%20Core/settlement_detail_report_batch_12.csv"
     )
+
+
+# -- the report cache: closed batches are read once, batches before a period are skipped ----
+
+
+def downloaded(fake: FakeAdyen, since: int = 0) -> list[int]:
+    """The batch numbers the gateway asked for, in order, from request ``since`` on."""
+    return [
+        int(r.path.rsplit("_", 1)[-1].removesuffix(".csv"))
+        for r in fake.requests[since:]
+        if r.method == "GET" and "settlement_detail_report_batch_" in r.path
+    ]
+
+
+@pytest.mark.parametrize("cache", ["memory", "directory"])
+def test_a_second_report_downloads_only_the_newest_batch(cache: str, tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    window = (now - timedelta(hours=1), now + timedelta(hours=1))
+    with FakeAdyen.running() as fake:
+
+        def gateway() -> AdyenGateway:  # the directory cache outlives the gateway (a new process)
+            return a_gateway(fake, report_cache_dir=str(tmp_path)) if cache == "directory" else the_gateway
+
+        the_gateway = a_gateway(fake)
+        for n in range(3):
+            charge(the_gateway, f"pay_cache_{n}", 1_000 + n)
+            assert fake.close_batch() == n + 1
+
+        first = gateway().settlement_report(*window)
+        assert downloaded(fake) == [1, 2, 3, 4]
+        assert sorted(line.gross.minor for line in first) == [1_000, 1_001, 1_002]
+
+        mark = len(fake.requests)
+        assert gateway().settlement_report(*window) == first
+        assert downloaded(fake, mark) == [3, 4]  # 1 and 2 are closed: kept; 3 may still grow
+
+        # A new batch closes the former newest one: downloaded once more, then kept.
+        charge(the_gateway, "pay_cache_3", 1_003)
+        assert fake.close_batch() == 4
+        mark = len(fake.requests)
+        assert len(gateway().settlement_report(*window)) == 4
+        assert downloaded(fake, mark) == [3, 4, 5]
+        mark = len(fake.requests)
+        assert len(gateway().settlement_report(*window)) == 4
+        assert downloaded(fake, mark) == [4, 5]
+
+
+def test_a_report_of_a_later_period_skips_the_batches_booked_before_it() -> None:
+    day = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    cache = MemoryReportCache()
+    with FakeAdyen.running() as fake:
+
+        def gateway(max_report_batches: int) -> AdyenGateway:
+            config = AdyenConfig(
+                api_key=API_KEY,
+                merchant_account=MERCHANT_ACCOUNT,
+                base_url=fake.base_url,
+                max_report_batches=max_report_batches,
+            )
+            return AdyenGateway(config, report_cache=cache)
+
+        old = []
+        for n in range(4):  # one batch a day, 1 to 4 March
+            old.append(charge(gateway(10), f"pay_old_{n}", 100 + n))
+            assert fake.close_batch(day + timedelta(days=n)) == n + 1
+        assert len(gateway(10).settlement_report(day, day + timedelta(days=5))) == 4  # learns 1-3
+
+        new = []
+        for n in range(2):  # two more, on 10 and 11 March
+            new.append(charge(gateway(10), f"pay_new_{n}", 200 + n))
+            assert fake.close_batch(day + timedelta(days=9 + n)) == 5 + n
+
+        # 1-3 are closed and booked before the period: neither downloaded nor counted (six
+        # files from batch 1 would be over the cap of four).
+        mark = len(fake.requests)
+        lines = gateway(4).settlement_report(day + timedelta(days=9), day + timedelta(days=11))
+        assert downloaded(fake, mark) == [4, 5, 6, 7]
+        assert [line.provider_reference for line in lines] == new
+
+        # An earlier period still finds its batch, read from the cache.
+        mark = len(fake.requests)
+        [second] = gateway(4).settlement_report(day + timedelta(days=1), day + timedelta(days=2))
+        assert second.provider_reference == old[1]
+        assert downloaded(fake, mark) == [6, 7]  # only the newest batch is not kept
+
+
+def test_a_corrupt_cached_batch_is_downloaded_again(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    window = (now - timedelta(hours=1), now + timedelta(hours=1))
+    with FakeAdyen.running() as fake:
+        gateway = a_gateway(fake, report_cache_dir=str(tmp_path))
+        for n in range(3):
+            charge(gateway, f"pay_corrupt_{n}", 500 + n)
+            fake.close_batch()
+        expected = gateway.settlement_report(*window)
+        assert len(expected) == 3
+
+        def entry(batch: int, suffix: str) -> Path:
+            return tmp_path / f"{hashlib.sha256(gateway.report_url(batch).encode()).hexdigest()}.{suffix}"
+
+        # Batch 1's file loses its last line (still a readable CSV); batch 2's index is not JSON.
+        text = entry(1, "csv").read_text()
+        entry(1, "csv").write_text(text[: text.rstrip().rfind("\n") + 1])
+        entry(2, "json").write_text("{not json")
+
+        mark = len(fake.requests)
+        again = a_gateway(fake, report_cache_dir=str(tmp_path))
+        assert again.settlement_report(*window) == expected
+        assert downloaded(fake, mark) == [1, 2, 3, 4]
+        mark = len(fake.requests)  # kept anew
+        assert again.settlement_report(*window) == expected
+        assert downloaded(fake, mark) == [3, 4]

@@ -25,6 +25,12 @@
   GatewayUnavailable, never a silently short report). ``report_urls``, when given,
   overrides the walk with an explicit list. The key goes only to Adyen's hosts (or the
   configured base URL) and is never logged.
+- A batch followed by a later one is closed and never changes: the gateway keeps it in a
+  ``ReportCache`` (``adyen_report_cache``; in memory, or files under ``report_cache_dir``)
+  with the booking times it covers. A later report reads closed batches from the cache,
+  skips those holding nothing booked in its period without reading them (the cap counts
+  only the files read), and downloads only the batches it has not kept: the newest, which
+  may still grow, every time.
 """
 
 from __future__ import annotations
@@ -62,7 +68,8 @@ from core.payments.domain import (
 from core.shared.gateways import GatewayDeclined, GatewayOutcomeUnknown, GatewayUnavailable
 from core.shared.money import Money
 
-from .adyen_settlement import UnreadableReport, lines_between
+from .adyen_report_cache import BatchCoverage, DirectoryReportCache, MemoryReportCache, ReportCache
+from .adyen_settlement import UnreadableReport, lines_between, parse_settlement_details
 from .minor_units import ADYEN
 from .transport import KEY_REUSED_CODES, http_failure, network_failure
 
@@ -101,6 +108,7 @@ class AdyenConfig:
     report_api_key: str | None = attrs.field(default=None, repr=False)  # the report user's key, if different
     first_report_batch: int = attrs.field(default=1, validator=attrs.validators.ge(1))
     max_report_batches: int = attrs.field(default=1000, validator=attrs.validators.ge(1))
+    report_cache_dir: str | None = None  # where closed batch files are kept (None: in memory)
 
     def __attrs_post_init__(self) -> None:
         if not self.sandbox and self.base_url is None and not self.live_endpoint_prefix:
@@ -110,8 +118,13 @@ class AdyenConfig:
 class AdyenGateway:
     """PaymentGateway on Adyen. Thread-safe: the SDK sends each request on its own."""
 
-    def __init__(self, config: AdyenConfig) -> None:
+    def __init__(self, config: AdyenConfig, *, report_cache: ReportCache | None = None) -> None:
         self._config = config
+        if report_cache is None:
+            report_cache = (
+                DirectoryReportCache(config.report_cache_dir) if config.report_cache_dir else MemoryReportCache()
+            )
+        self._report_cache = report_cache
         self._payments = PaymentsApi(client=self._client(config.api_key))
         self._modifications = ModificationsApi(client=self._client(config.api_key))
         self._transfers = TransfersApi(client=self._client(config.transfers_api_key or config.api_key))
@@ -252,12 +265,12 @@ class AdyenGateway:
     def settlement_report(self, start: datetime, end: datetime) -> list[SettlementLine]:
         """The lines of the Settlement details report files booked in ``[start, end)``,
         parsed (``adyen_settlement``): every batch file from ``first_report_batch`` on
-        (or the ``report_urls`` given). Raises GatewayUnavailable (a download failed, a
-        file is unreadable, or more than ``max_report_batches`` files)."""
-        if self._config.report_urls is not None:
-            texts = [self._download(url) for url in self._config.report_urls(start, end)]
-        else:
-            texts = self._batch_reports()
+        (or the ``report_urls`` given, never cached), closed ones from the report cache.
+        Raises GatewayUnavailable (a download failed, a file is unreadable, or more than
+        ``max_report_batches`` files to read)."""
+        if self._config.report_urls is None:
+            return self._batch_lines(start, end)
+        texts = [self._download(url) for url in self._config.report_urls(start, end)]
         try:
             return lines_between(texts, start, end)
         except UnreadableReport:
@@ -269,15 +282,54 @@ class AdyenGateway:
         folder = f"{host}/reports/download/MerchantAccount/{quote(self._config.merchant_account, safe='')}"
         return f"{folder}/settlement_detail_report_batch_{batch}.csv"
 
-    def _batch_reports(self) -> list[str]:
-        texts: list[str] = []
-        first = self._config.first_report_batch
-        for batch in range(first, first + self._config.max_report_batches):
-            text = self._download(self.report_url(batch), absent_ok=True)
-            if text is None:
-                return texts
-            texts.append(text)
-        raise GatewayUnavailable(PROVIDER)  # too many files to read in one report
+    def _batch_lines(self, start: datetime, end: datetime) -> list[SettlementLine]:
+        """Walk the batches from ``first_report_batch`` until one is missing. A batch is
+        known closed when the cache has it or a later batch exists; a downloaded batch is
+        kept once it is known closed (the last one found, the newest, never is)."""
+        cache = self._report_cache
+        found: list[SettlementLine] = []
+        unclosed: tuple[str, str, BatchCoverage] | None = None  # the last download, not yet closed
+        reads = 0
+        batch = self._config.first_report_batch
+        while True:
+            url = self.report_url(batch)
+            batch += 1
+            kept = cache.coverage(url)
+            if kept is not None and unclosed is not None:
+                cache.keep(*unclosed)  # a later batch exists
+                unclosed = None
+            if kept is not None and not kept.meets(start, end):
+                continue  # closed, and nothing in it is booked in the period: not read
+            if reads == self._config.max_report_batches:
+                raise GatewayUnavailable(PROVIDER)  # too many files to read in one report
+            reads += 1
+            lines = self._kept_lines(url) if kept is not None else None
+            if lines is None:
+                text = self._download(url, absent_ok=True)
+                if text is None:
+                    break
+                try:
+                    lines = parse_settlement_details(text)
+                except UnreadableReport:
+                    raise GatewayUnavailable(PROVIDER) from None
+                if unclosed is not None:
+                    cache.keep(*unclosed)
+                unclosed = (url, text, BatchCoverage.of(lines))
+                if kept is not None:  # closed already (its cached copy was unreadable)
+                    cache.keep(*unclosed)
+                    unclosed = None
+            found.extend(line for line in lines if start <= line.booked_at < end)
+        return sorted(found, key=lambda line: line.booked_at)
+
+    def _kept_lines(self, url: str) -> list[SettlementLine] | None:
+        """The lines of the cached closed batch at ``url``; None when it is not readable."""
+        text = self._report_cache.text(url)
+        if text is None:
+            return None
+        try:
+            return parse_settlement_details(text)
+        except UnreadableReport:
+            return None
 
     @overload
     def _download(self, url: str) -> str: ...

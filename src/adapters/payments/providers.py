@@ -5,7 +5,8 @@ composition root. Secret names (environment variables, or files of the same name
 - Adyen: ``GIGCORE_ADYEN_API_KEY``, ``GIGCORE_ADYEN_MERCHANT_ACCOUNT``, ``GIGCORE_ADYEN_HMAC_KEYS``
   (comma-separated hex); optional ``GIGCORE_ADYEN_LIVE_PREFIX``, ``GIGCORE_ADYEN_BALANCE_ACCOUNT``,
   ``GIGCORE_ADYEN_REPORT_API_KEY`` (the report service user's key for settlement reports;
-  default the API key).
+  default the API key). ``report_cache_dir`` (the setting ``GIGCORE_ADYEN_REPORT_CACHE_DIR``,
+  not a secret): where closed settlement report batches are kept.
 - PayPal: ``GIGCORE_PAYPAL_CLIENT_ID``, ``GIGCORE_PAYPAL_CLIENT_SECRET``, ``GIGCORE_PAYPAL_WEBHOOK_ID``
   (comma-separated during a rotation).
 
@@ -54,7 +55,9 @@ def stripe_provider(secrets: Secrets, *, sandbox: bool, base_url: str | None = N
     )
 
 
-def adyen_provider(secrets: Secrets, *, sandbox: bool, base_url: str | None = None) -> AdyenProvider:
+def adyen_provider(
+    secrets: Secrets, *, sandbox: bool, base_url: str | None = None, report_cache_dir: str | None = None
+) -> AdyenProvider:
     merchant = required(secrets, "GIGCORE_ADYEN_MERCHANT_ACCOUNT")
     config = AdyenConfig(
         api_key=required(secrets, "GIGCORE_ADYEN_API_KEY"),
@@ -64,6 +67,7 @@ def adyen_provider(secrets: Secrets, *, sandbox: bool, base_url: str | None = No
         live_endpoint_prefix=secrets.get("GIGCORE_ADYEN_LIVE_PREFIX"),
         balance_account_id=secrets.get("GIGCORE_ADYEN_BALANCE_ACCOUNT"),
         report_api_key=secrets.get("GIGCORE_ADYEN_REPORT_API_KEY"),
+        report_cache_dir=report_cache_dir,
     )
     verifier = AdyenWebhookVerifier(rotating(secrets, "GIGCORE_ADYEN_HMAC_KEYS"), merchant_account=merchant)
     return AdyenProvider(AdyenGateway(config), verifier)

@@ -252,19 +252,20 @@ class FakeAdyen(FakeProvider):
     def report_url(self, batch: int = 1) -> str:
         return f"{self.base_url}{REPORTS_PATH}/settlement_detail_report_batch_{batch}.csv"
 
-    def close_batch(self) -> int:
+    def close_batch(self, booked_at: datetime | None = None) -> int:
         """Settle every charge and refund since the last batch into a new one (its report
-        appears, times in CET); returns its number. Nothing new to settle: no batch, 0."""
+        appears, times in CET, booked now or at ``booked_at``); returns its number. Nothing
+        new to settle: no batch, 0."""
         with self._lock:
-            return self._close_batch()
+            return self._close_batch(booked_at)
 
-    def _close_batch(self) -> int:
+    def _close_batch(self, booked_at: datetime | None = None) -> int:
         movements = self.movements[self._batched :]
         if not movements:
             return 0
         self._batched += len(movements)
         number = len(self.batches) + 1
-        created = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
+        created = ((booked_at or datetime.now(UTC)).astimezone(UTC) + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
         rows = [
             self._row(m, created, number)
             for m in movements

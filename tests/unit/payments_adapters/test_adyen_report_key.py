@@ -5,6 +5,7 @@ the gateway's configuration repr."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,41 @@ def test_reports_are_downloaded_with_the_report_key_when_configured(report_key: 
     )
     assert downloads and {r.header("x-api-key") for r in downloads} == {expected}
     assert API_KEY not in repr(gateway._config) and REPORT_KEY not in repr(gateway._config)
+
+
+def test_the_report_cache_directory_comes_from_the_settings(tmp_path: Path) -> None:
+    from entrypoints.payments_setup import build_payments
+    from entrypoints.settings import Settings
+
+    environ = {
+        "GIGCORE_ADYEN_API_KEY": API_KEY,
+        "GIGCORE_ADYEN_MERCHANT_ACCOUNT": MERCHANT_ACCOUNT,
+        "GIGCORE_ADYEN_HMAC_KEYS": TEST_HMAC_KEY,
+    }
+    cache = tmp_path / "adyen-reports"
+    now = datetime.now(UTC)
+    with FakeAdyen.running() as fake:
+        settings = Settings.from_env(
+            {
+                "GIGCORE_PAYMENT_PROVIDERS": "adyen",
+                "GIGCORE_ADYEN_BASE_URL": fake.base_url,
+                "GIGCORE_ADYEN_REPORT_CACHE_DIR": str(cache),
+            }
+        )
+        gateway = build_payments(settings, EnvSecrets(environ)).gateways["adyen"]
+        for n in range(2):
+            payment_id = PaymentId(f"pay_report_cache_{n}")
+            gateway.charge(
+                ChargeRequest(
+                    payment_id=payment_id,
+                    amount=Money.of(700, "EUR"),
+                    method=PaymentMethod.CARD,
+                    country="NL",
+                    payer_id="usr_payer",
+                    payment_token="stored_1",
+                    idempotency_key=charge_key(payment_id),
+                )
+            )
+            fake.close_batch()
+        assert len(gateway.settlement_report(now - timedelta(hours=1), now + timedelta(hours=1))) == 2
+    assert len(list(cache.glob("*.csv"))) == len(list(cache.glob("*.json"))) == 1  # batch 1; 2 is the newest
