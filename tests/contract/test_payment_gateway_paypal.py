@@ -104,3 +104,24 @@ def test_the_charge_and_the_lookup_name_the_orders_capture() -> None:
     assert result.status is ProviderStatus.CAPTURED
     assert (result.provider_reference, result.capture_reference) == (fake.captures[capture_id]["order_id"], capture_id)
     assert found is not None and found.capture_reference == capture_id
+
+
+def test_a_payout_sent_again_under_another_request_id_answers_the_original_and_pays_once() -> None:
+    """PayPal pays a sender_batch_id (our payout id) once and links the original payout when
+    it is reused; that is the payout already made, never a decline."""
+    from core.payments.domain import PayoutRequest
+
+    with FakePayPal.running() as fake:
+        credentials = PayPalCredentials(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+        gateway = PayPalGateway(PayPalConfig(credentials=credentials, base_url=fake.base_url))
+        first = PayoutRequest(
+            payout_id="pout_once", destination="payee@example.com", amount=AMOUNT, idempotency_key="key-1"
+        )
+        paid = gateway.payout(first)
+        again = gateway.payout(
+            PayoutRequest(
+                payout_id="pout_once", destination="payee@example.com", amount=AMOUNT, idempotency_key="key-2"
+            )
+        )
+    assert again.reference == paid.reference
+    assert len(fake.payouts) == 1

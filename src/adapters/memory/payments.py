@@ -169,6 +169,14 @@ class MemoryProviderEventInbox:
         ]
         return sorted(found, key=lambda s: (s.received_at, s.event.provider_event_id))
 
+    def unapplied_for_capture(self, provider: str, capture_reference: str) -> list[StoredProviderEvent]:
+        found = [
+            s
+            for (p, _), s in self._t.events.items()
+            if p == provider and s.applied_at is None and s.event.capture_reference == capture_reference
+        ]
+        return sorted(found, key=lambda s: (s.received_at, s.event.provider_event_id))
+
 
 class MemoryRoutingState:
     """Circuit breakers of one process. Thread-safe."""

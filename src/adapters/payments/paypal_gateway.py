@@ -17,6 +17,7 @@ refunds, transaction search), with direct REST for payouts (the SDK has none).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -257,6 +258,11 @@ class PayPalGateway:
             "POST", "/v1/payments/payouts", json_body=body, headers={"PayPal-Request-Id": request.idempotency_key}
         )
         if response.status_code >= 400:
+            original = _original_batch(json_of(response)) if response.status_code == 400 else None
+            if original is not None:
+                # Our sender_batch_id (the payout id) was paid before, under another request id:
+                # PayPal pays it once and names the original. That payout is this one.
+                return PayoutResult(reference=original, status="pending")
             raise declined_from(response)
         header = json_of(response).get("batch_header")
         batch_id = header.get("payout_batch_id") if isinstance(header, dict) else None
@@ -473,12 +479,17 @@ def _captures(order: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+# Capture statuses of money taken: refunds turn COMPLETED into (PARTIALLY_)REFUNDED.
+_TOOK_MONEY = frozenset({"COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED", None})
+
+
 def _captured(order: dict[str, Any], currency: Currency) -> Money:
-    """What the order's completed captures took (in ``currency`` when they all agree).
+    """What the order's completed captures took (in ``currency`` when they all agree); a
+    capture refunded since took it all the same (its amount stays what it captured).
     Raises GatewayOutcomeUnknown for an amount it cannot read."""
     total: Money | None = None
     for capture in _captures(order):
-        if capture.get("status") not in ("COMPLETED", None):
+        if capture.get("status") not in _TOOK_MONEY:
             continue
         amount = capture.get("amount")
         if not isinstance(amount, dict):
@@ -499,6 +510,22 @@ def _capture_id(order: dict[str, Any]) -> str | None:
         capture_id = capture.get("id")
         if isinstance(capture_id, str) and capture_id:
             return capture_id
+    return None
+
+
+_PAYOUT_LINK = re.compile(r"/v1/payments/payouts/([A-Za-z0-9]+)$")
+
+
+def _original_batch(error: dict[str, Any]) -> str | None:
+    """The payout batch a "sender_batch_id already used" refusal links to (PayPal rejects a
+    reused sender_batch_id with a HATEOAS link to the original payout); None otherwise."""
+    if error.get("name") != "USER_BUSINESS_ERROR":
+        return None
+    for link in error.get("links") or []:
+        href = link.get("href") if isinstance(link, dict) else None
+        found = _PAYOUT_LINK.search(href) if isinstance(href, str) else None
+        if found:
+            return found.group(1)
     return None
 
 

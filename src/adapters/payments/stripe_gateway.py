@@ -323,12 +323,16 @@ def _read(parse: Callable[[], T], *, posts: bool) -> T:
 def _provider_payment(intent: dict[str, Any]) -> ProviderPayment:
     metadata = intent.get("metadata") or {}
     echoed = metadata.get("payment_id") if isinstance(metadata, dict) else None
+    status = _status(intent.get("status"))
+    # Captured: what Stripe took (a partial capture receives less than the intent's amount),
+    # as the capture answer and the capture webhook say.
+    taken = intent["amount_received"] if status is ProviderStatus.CAPTURED else intent["amount"]
     return ProviderPayment(
         provider=PROVIDER,
         provider_reference=str(intent["id"]),
         payment_id=PaymentId(str(echoed)) if echoed else None,
-        status=_status(intent.get("status")),
-        amount=_money(intent["amount"], intent["currency"]),
+        status=status,
+        amount=_money(taken, intent["currency"]),
     )
 
 

@@ -176,6 +176,15 @@ class PaymentStatements:
             )
             .order_by(e.c.received_at, e.c.provider_event_id)
         )
+        self.unapplied_for_capture = (
+            select(e)
+            .where(
+                e.c.provider == bindparam("provider"),
+                e.c.capture_reference == bindparam("reference"),
+                e.c.applied_at.is_(None),  # the partial index on (provider, …) narrows it to the few waiting
+            )
+            .order_by(e.c.received_at, e.c.provider_event_id)
+        )
 
         # circuit breakers
         self.breaker = select(b.c.consecutive_failures, b.c.opened_at).where(b.c.provider == bindparam("provider"))
@@ -498,6 +507,11 @@ class SqlProviderEventInbox(_Repository):
     @translated
     def unapplied_for(self, provider: str, provider_reference: str) -> list[StoredProviderEvent]:
         rows = self._all(self._s.unapplied_for, {"provider": provider, "reference": provider_reference})
+        return [_stored_event_from(row) for row in rows]
+
+    @translated
+    def unapplied_for_capture(self, provider: str, capture_reference: str) -> list[StoredProviderEvent]:
+        rows = self._all(self._s.unapplied_for_capture, {"provider": provider, "reference": capture_reference})
         return [_stored_event_from(row) for row in rows]
 
 

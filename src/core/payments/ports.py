@@ -247,6 +247,12 @@ class ProviderEventInbox(Protocol):
         before we knew the reference), oldest first."""
         ...
 
+    def unapplied_for_capture(self, provider: str, capture_reference: str) -> list[StoredProviderEvent]:
+        """Stored events naming this capture id (``ProviderEvent.capture_reference``) that
+        were not applied (a PayPal refund naming only the capture, before the payment knew
+        its capture id), oldest first."""
+        ...
+
 
 class RoutingState(Protocol):
     """Circuit-breaker state per provider, shared by every process (memory for one

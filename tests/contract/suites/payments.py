@@ -556,6 +556,36 @@ class ProviderEventInboxContract:
         assert (stored.applied_at, stored.outcome) == (T0 + timedelta(minutes=2), "ignored")
         assert stored.received_at == T0 + timedelta(seconds=1)
 
+    def test_unapplied_events_of_a_capture_are_listed_oldest_first_until_applied(self, make_uow: MakeUow) -> None:
+        capture = "CAP-" + new_id("x")
+
+        def refund(provider: str = "paypal", capture_reference: str = capture) -> ProviderEvent:
+            # A dashboard refund: names the capture only, no payment reference.
+            return attrs.evolve(
+                an_event(provider=provider, reference=None, kind=ProviderEventKind.PAYMENT_REFUNDED),
+                capture_reference=capture_reference,
+                refund_reference="RF-" + new_id("r"),
+                amount=Money(500, EUR),
+            )
+
+        late, early, applied = refund(), refund(), refund()
+        other_capture, other_provider = refund(capture_reference=capture + "x"), refund(provider="stripe")
+        by_reference = attrs.evolve(an_event(provider="paypal", reference=capture), capture_reference=None)
+        with make_uow() as uow:
+            uow.provider_events.add(late, received_at=T0 + timedelta(seconds=2))
+            uow.provider_events.add(early, received_at=T0 + timedelta(seconds=1))
+            for event in (applied, other_capture, other_provider, by_reference):
+                uow.provider_events.add(event, received_at=T0)
+            uow.provider_events.mark_applied("paypal", applied.provider_event_id, at=T0, outcome="applied")
+            uow.commit()
+        with make_uow() as uow:
+            assert [s.event for s in uow.provider_events.unapplied_for_capture("paypal", capture)] == [early, late]
+            uow.provider_events.mark_applied("paypal", early.provider_event_id, at=T0, outcome="applied")
+            uow.commit()
+        with make_uow() as uow:
+            assert [s.event for s in uow.provider_events.unapplied_for_capture("paypal", capture)] == [late]
+            assert uow.provider_events.unapplied_for_capture("paypal", "CAP-" + new_id("none")) == []
+
     def test_marking_an_unknown_event_applied_is_a_bug(self, make_uow: MakeUow) -> None:
         with make_uow() as uow, pytest.raises(LookupError):
             uow.provider_events.mark_applied("stripe", "evt_missing", at=T0, outcome="applied")

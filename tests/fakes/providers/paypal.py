@@ -45,6 +45,7 @@ class FakePayPal(FakeProvider):
         self.tokens: set[str] = set()
         self.transmissions: dict[str, tuple[str, str, str]] = {}  # id -> (sig, webhook id, event json)
         self.transactions: list[dict[str, Any]] = []
+        self.sender_batches: dict[str, str] = {}  # sender_batch_id -> payout_batch_id
         # Where the payer approves (a redirect link); __main__ points it at the fake itself,
         # whose ``GET /checkoutnow?token=`` then approves as the payer would.
         self.approval_base = "https://www.sandbox.paypal.com"
@@ -271,7 +272,23 @@ class FakePayPal(FakeProvider):
         if decline:
             return _error(422, "UNPROCESSABLE_ENTITY", "INSUFFICIENT_FUNDS")
         item = body["items"][0]
+        sender_batch_id = body["sender_batch_header"]["sender_batch_id"]
+        original = self.sender_batches.get(sender_batch_id)
+        if original is not None:
+            # PayPal pays a sender_batch_id once in 30 days: the error links the original.
+            return Response.of_json(
+                400,
+                {
+                    "name": "USER_BUSINESS_ERROR",
+                    "message": f"Batch with given sender_batch_id already exists: {sender_batch_id}",
+                    "debug_id": "fake",
+                    "links": [
+                        {"href": f"{self.base_url}/v1/payments/payouts/{original}", "rel": "self", "method": "GET"}
+                    ],
+                },
+            )
         batch_id = self.next_id("BATCH")
+        self.sender_batches[sender_batch_id] = batch_id
         self.record(
             Movement(
                 "payout",

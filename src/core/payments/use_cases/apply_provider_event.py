@@ -22,6 +22,7 @@ from core.payments.domain import (
 )
 from core.payments.ports import PaymentsUnitOfWork
 from core.payments.use_cases.provider_facts import DEFAULT_HOLD_WARNING, after_change, apply_event
+from core.payments.use_cases.waiting_events import apply_waiting_events
 from core.shared.actor import Actor
 from core.shared.audit import AuditDraft, Outcome
 from core.shared.authorization import Authorizer
@@ -222,7 +223,19 @@ def apply_stored_event(
         return _chargeback(uow, event, at=now)
     payment = _find(uow, event)
     before = payment.status.value
+    knew = (payment.provider_reference, payment.capture_reference)
     changed, alerts = apply_event(payment, event, at=now)
+    if (payment.provider_reference, payment.capture_reference) != knew:
+        # What this event taught the payment may be what others wait for in the inbox.
+        moved, waited = apply_waiting_events(
+            uow,
+            payment,
+            at=now,
+            reference=payment.provider_reference if knew[0] is None else None,
+            capture_reference=payment.capture_reference if knew[1] is None else None,
+            besides=event.provider_event_id,
+        )
+        changed, alerts = changed or moved, [*alerts, *waited]
     events = [*alerts]
     events.extend(
         after_change(

@@ -38,6 +38,7 @@ from core.payments.use_cases.provider_facts import (
     next_attempt,
 )
 from core.payments.use_cases.routing import Router
+from core.payments.use_cases.waiting_events import apply_waiting_events
 from core.shared.actor import Actor
 from core.shared.authorization import Authorizer, Forbidden
 from core.shared.commands import Change, CommandRunner
@@ -284,6 +285,9 @@ class CapturePayment:
             return CaptureAnswer(
                 status=found.status.value, amount=found.amount, capture_reference=found.capture_reference
             )
+        if found is not None and found.status is ProviderStatus.PROCESSING:
+            # A capture under way (PayPal's PENDING): not a refusal; the timer asks again.
+            return CaptureAnswer(status=found.status.value, capture_reference=found.capture_reference)
         return CaptureAnswer(declined=True, reason=reason)
 
     def _record(self, command: RecordCaptureCommand) -> CaptureOutcome:
@@ -302,7 +306,11 @@ class CapturePayment:
             payment = uow.payments.lock(command.payment_id)
             target = f"payment:{payment.id}"
             answer = command.answer
-            if (command.timer_id is not None and timer is None) or payment.status not in _CAPTURABLE or answer is None:
+            # A capture the provider says it made is money it took: applied even to a payment
+            # failed meanwhile (a racing refusal, a webhook), since "captured" outranks "failed".
+            captured = answer is not None and answer.status == ProviderStatus.CAPTURED.value
+            applies = payment.status in _CAPTURABLE or (captured and not payment.status.is_captured)
+            if (command.timer_id is not None and timer is None) or not applies or answer is None:
                 if timer is not None:
                     uow.timers.mark_fired(timer.id, at=now, outcome=OBSOLETE)
                 result = CaptureOutcome(payment=PaymentView.of(payment), outcome=OBSOLETE, timer_id=command.timer_id)
@@ -310,7 +318,7 @@ class CapturePayment:
             before = payment.status.value
             provider = payment.provider or ""
             events: list[DomainEvent] = []
-            payment.learn_capture(answer.capture_reference)
+            learned = payment.learn_capture(answer.capture_reference)
             if answer.status is not None:
                 status = ProviderStatus(answer.status)
                 payment.observe(status, at=now, reason=answer.reason)
@@ -318,6 +326,9 @@ class CapturePayment:
                     events.extend(capture_reported(payment, answer.amount, provider=provider, at=now))
             elif answer.declined:
                 payment.declined(answer.reason or "capture declined", at=now)
+            if learned:  # a refund naming only this capture may have overtaken the answer
+                _, waited = apply_waiting_events(uow, payment, at=now, capture_reference=payment.capture_reference)
+                events.extend(waited)
             events.extend(
                 after_change(
                     uow,

@@ -26,6 +26,7 @@ from core.payments.ports import PaymentGateway, PaymentsUnitOfWork
 from core.payments.use_cases.provider_facts import DEFAULT_HOLD_WARNING, after_change, capture_reported, next_attempt
 from core.payments.use_cases.refund_payment import refund_retry_timer
 from core.payments.use_cases.routing import Router
+from core.payments.use_cases.waiting_events import apply_waiting_events
 from core.shared.actor import Actor
 from core.shared.authorization import Authorizer, Forbidden
 from core.shared.commands import Change, CommandRunner
@@ -243,6 +244,7 @@ class ResolveUnknownPayments:
             events: list[DomainEvent] = []
             if answer.found and answer.status is not None and answer.provider_reference is not None:
                 status = ProviderStatus(answer.status)
+                knew = (payment.provider_reference, payment.capture_reference)
                 payment.answered(
                     ChargeResult(
                         provider=payment.provider or "",
@@ -256,6 +258,15 @@ class ResolveUnknownPayments:
                 if status is ProviderStatus.CAPTURED and answer.amount is not None:
                     # The same rule as a capture webhook: credit what it took, up to the intent.
                     events.extend(capture_reported(payment, answer.amount, provider=payment.provider or "", at=now))
+                # Webhooks that overtook the answer wait in the inbox for what it taught.
+                _, alerts = apply_waiting_events(
+                    uow,
+                    payment,
+                    at=now,
+                    reference=payment.provider_reference if knew[0] is None else None,
+                    capture_reference=payment.capture_reference if knew[1] is None else None,
+                )
+                events.extend(alerts)
             elif not answer.found and answer.error is None and now - payment.created_at >= NOT_FOUND_GRACE:
                 payment.declined("the provider has no record of the charge: it never reached it", at=now)
             events.extend(

@@ -27,8 +27,9 @@ from core.payments.domain import (
     resolve_delay,
 )
 from core.payments.ports import PaymentsUnitOfWork
-from core.payments.use_cases.provider_facts import DEFAULT_HOLD_WARNING, after_change, apply_event, capture_reported
+from core.payments.use_cases.provider_facts import DEFAULT_HOLD_WARNING, after_change, capture_reported
 from core.payments.use_cases.routing import Router
+from core.payments.use_cases.waiting_events import apply_waiting_events
 from core.shared.actor import Actor
 from core.shared.authorization import Authorizer
 from core.shared.commands import Change, CommandRunner
@@ -293,6 +294,7 @@ class StartTopUp:
                 and command.status is not None
                 and command.provider_reference is not None
             ):
+                knew_capture = payment.capture_reference is not None
                 payment.answered(
                     ChargeResult(
                         provider=command.provider,
@@ -306,13 +308,16 @@ class StartTopUp:
                 )
                 if command.status is ProviderStatus.CAPTURED and command.amount is not None:
                     events.extend(capture_reported(payment, command.amount, provider=command.provider, at=now))
-                # Webhooks that overtook the answer wait in the inbox for the reference.
-                for stored in uow.provider_events.unapplied_for(command.provider, command.provider_reference):
-                    _, alerts = apply_event(payment, stored.event, at=now)
-                    events.extend(alerts)
-                    uow.provider_events.mark_applied(
-                        stored.event.provider, stored.event.provider_event_id, at=now, outcome="applied"
-                    )
+                # Webhooks that overtook the answer wait in the inbox for the reference (or,
+                # a refund naming only the capture, for the capture id the answer taught).
+                _, alerts = apply_waiting_events(
+                    uow,
+                    payment,
+                    at=now,
+                    reference=command.provider_reference,
+                    capture_reference=None if knew_capture else payment.capture_reference,
+                )
+                events.extend(alerts)
             elif command.outcome == ChargeOutcome.DECLINED:
                 payment.declined(command.reason or "declined", at=now)
             elif command.outcome == ChargeOutcome.UNAVAILABLE:
