@@ -128,6 +128,7 @@ def test_a_top_up_is_credited_once_by_webhooks_delivered_three_times_out_of_orde
     )
     payment_id = started["payment_id"]
     assert (started["status"], started["provider"]) == ("unknown", provider)
+    assert started["credited"] == {"minor": 0, "currency": "EUR"}
     assert len(fake.charges) == 1
     assert sb.balance(client) == 0
 
@@ -150,6 +151,7 @@ def test_a_top_up_is_credited_once_by_webhooks_delivered_three_times_out_of_orde
     sb.settle()
     payment = sb.payment(client, payment_id)
     assert payment["status"] == "captured"
+    assert payment["credited"] == {"minor": 2_500, "currency": "EUR"}
     assert sb.balance(client) == 2_500
 
     # The janitor's look-up, when its timer falls due, finds it settled: no second credit.

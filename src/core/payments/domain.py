@@ -311,10 +311,13 @@ class ProviderPayment:
 class SettlementKind(enum.Enum):
     CHARGE = "charge"
     REFUND = "refund"
-    PAYOUT = "payout"
+    PAYOUT = "payout"  # the platform's money sent to a payee: escrow's payouts (Stripe tr_…, PayPal T0001)
     FEE = "fee"
     CHARGEBACK = "chargeback"
     ADJUSTMENT = "adjustment"
+    # The provider paying the platform's own balance out to the platform's bank (Stripe
+    # po_…, Adyen MerchantPayout, PayPal T04nn): not a payout of ours, never matched.
+    WITHDRAWAL = "withdrawal"
 
 
 @frozen(kw_only=True)
@@ -324,7 +327,9 @@ class SettlementLine:
     the provider's books but is given here as a positive amount with kind REFUND."""
 
     # CHARGE: the payment's reference at the provider; REFUND: the refund's own reference
-    # (Stripe re_…, Adyen's modification PSP reference, PayPal's refund id).
+    # (Stripe re_…, Adyen's modification PSP reference, PayPal's refund id); PAYOUT: what
+    # ``PaymentGateway.payout`` answered where the report names it (Stripe tr_…), else the
+    # line's own id (PayPal's transaction id), with ``payout_id`` naming ours.
     provider_reference: str
     kind: SettlementKind
     gross: Money
@@ -332,6 +337,7 @@ class SettlementLine:
     net: Money
     booked_at: datetime = field(validator=_aware)
     payment_id: PaymentId | None = None  # when the provider echoes ours
+    payout_id: str | None = None  # escrow's payout id, when the provider echoes it (PAYOUT lines)
 
     @property
     def currency(self) -> Currency:
@@ -972,7 +978,7 @@ def resolve_delay(step: int) -> timedelta:
 class MatchKind(enum.Enum):
     MATCHED = "matched"
     MISSING_OURS = "missing_ours"  # the provider settled it; we have no record
-    MISSING_THEIRS = "missing_theirs"  # we captured/refunded it; the report has no line
+    MISSING_THEIRS = "missing_theirs"  # we captured/refunded/paid it out; the report has no line
     AMOUNT_MISMATCH = "amount_mismatch"
 
 
@@ -984,6 +990,7 @@ class ReconciliationItem:
     ours: Money | None
     theirs: Money | None
     payment_id: PaymentId | None = None
+    payout_id: str | None = None  # PAYOUT items: escrow's payout (ours, or the one the line echoes)
 
     @property
     def is_discrepancy(self) -> bool:
@@ -991,29 +998,49 @@ class ReconciliationItem:
 
 
 @frozen(kw_only=True)
+class OurPayout:
+    """A payout escrow made through a provider, as reconciliation reads it: the reference
+    the provider's payout answer gave, what left the platform, and when our books recorded
+    it as paid. Escrow's ids are plain strings here (payments does not import escrow)."""
+
+    payout_id: str
+    reference: str
+    amount: Money
+    paid_at: datetime = field(validator=_aware)
+
+
+@frozen(kw_only=True)
 class OurSide:
-    """What our books say moved through a provider: one capture or one refund."""
+    """What our books say moved through a provider: one capture, one refund (naming the
+    payment) or one payout (naming escrow's payout)."""
 
     provider_reference: str
-    kind: SettlementKind  # CHARGE or REFUND
+    kind: SettlementKind  # CHARGE, REFUND or PAYOUT
     amount: Money
-    payment_id: PaymentId
+    payment_id: PaymentId | None = None
+    payout_id: str | None = None
 
 
-_MATCHED_KINDS = frozenset({SettlementKind.CHARGE, SettlementKind.REFUND})
+_MATCHED_KINDS = frozenset({SettlementKind.CHARGE, SettlementKind.REFUND, SettlementKind.PAYOUT})
 
 
 def reconcile(ours: Iterable[OurSide], theirs: Iterable[SettlementLine]) -> list[ReconciliationItem]:
-    """Match our captures and refunds against the provider's charge and refund lines by
-    (provider reference, kind), comparing gross amounts. Fee, payout, chargeback and
-    adjustment lines are not matched here (they are the provider's own movements).
+    """Match our captures, refunds and payouts against the provider's charge, refund and
+    payout lines by (provider reference, kind), comparing gross amounts. A payout line
+    whose reference is none of our payouts' but that names one of our payouts
+    (``payout_id``: PayPal's report has the item's transaction id, never the batch id its
+    payout answer gave) is matched to that payout. Fee, chargeback, adjustment and
+    withdrawal lines are not matched here (they are the provider's own movements).
     The result is ordered by (reference, kind)."""
     mine: dict[tuple[str, SettlementKind], OurSide] = {(o.provider_reference, o.kind): o for o in ours}
+    our_payouts = {o.payout_id: o.provider_reference for o in mine.values() if o.payout_id is not None}
     their: dict[tuple[str, SettlementKind], SettlementLine] = {}
     for line in theirs:
         if line.kind not in _MATCHED_KINDS:
             continue
         key: tuple[str, SettlementKind] = (line.provider_reference, line.kind)
+        if line.kind is SettlementKind.PAYOUT and key not in mine and line.payout_id is not None:
+            key = (our_payouts.get(line.payout_id, line.provider_reference), line.kind)
         known = their.get(key)
         # Several lines for one reference (split settlement) add up.
         their[key] = (
@@ -1027,12 +1054,14 @@ def reconcile(ours: Iterable[OurSide], theirs: Iterable[SettlementLine]) -> list
                 net=known.net.plus(line.net),
                 booked_at=max(known.booked_at, line.booked_at),
                 payment_id=known.payment_id or line.payment_id,
+                payout_id=known.payout_id or line.payout_id,
             )
         )
     items: list[ReconciliationItem] = []
     for key in sorted(set(mine) | set(their), key=lambda k: (k[0], k[1].value)):
         o, t = mine.get(key), their.get(key)
         payment_id = o.payment_id if o is not None else (t.payment_id if t is not None else None)
+        payout_id = o.payout_id if o is not None else (t.payout_id if t is not None else None)
         ours_amount = o.amount if o is not None else None
         theirs_amount = t.gross if t is not None else None
         if o is None:
@@ -1051,6 +1080,7 @@ def reconcile(ours: Iterable[OurSide], theirs: Iterable[SettlementLine]) -> list
                 ours=ours_amount,
                 theirs=theirs_amount,
                 payment_id=payment_id,
+                payout_id=payout_id,
             )
         )
     return items
@@ -1091,6 +1121,8 @@ class PaymentView:
     refunds: tuple[RefundView, ...]
     capture_entry_id: EntryId | None
     created_at: datetime
+    # What the capture put in the payer's wallet (after any correction); zero until posted.
+    credited: Money | None = None
 
     @classmethod
     def of(cls, payment: Payment) -> PaymentView:
@@ -1108,6 +1140,7 @@ class PaymentView:
             refunds=tuple(RefundView.of(r) for r in payment.refunds),
             capture_entry_id=payment.capture_entry_id,
             created_at=payment.created_at,
+            credited=payment.credited if payment.capture_entry_id is not None else Money(0, payment.amount.currency),
         )
 
 

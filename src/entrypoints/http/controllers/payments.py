@@ -29,6 +29,7 @@ from core.payments.use_cases.start_top_up import StartTopUp, StartTopUpCommand
 from core.shared.actor import Actor
 from core.shared.errors import InvalidInput
 from core.shared.ids import CorrelationId, IdempotencyKey
+from core.shared.money import Money
 from entrypoints import exports, reconciliation_report
 from entrypoints.container import Runtime
 from entrypoints.http.errors import problem_responses
@@ -118,6 +119,7 @@ class PaymentResponse:
     refunded: MoneyBody
     refunds: tuple[RefundResponse, ...]
     created_at: datetime
+    credited: MoneyBody  # what reached the payer's wallet: what the provider took, up to `amount`
 
 
 @frozen(kw_only=True)
@@ -166,6 +168,7 @@ def payment_response(view: PaymentView) -> PaymentResponse:
         refunded=money_body(view.refunded),
         refunds=tuple(_refund(r) for r in view.refunds),
         created_at=utc(view.created_at),
+        credited=money_body(view.credited if view.credited is not None else Money.zero(view.amount.currency)),
     )
 
 
