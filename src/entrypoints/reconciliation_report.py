@@ -1,8 +1,9 @@
 """A provider reconciliation report as CSV or JSON text; shared by the CLI and HTTP.
 
 CSV has one row per matched or unmatched item (columns ``CSV_COLUMNS``), amounts in
-integer minor units (empty where a side has no record). JSON is one object: the provider,
-the period, the counts, and every item.
+integer minor units (empty where a side has no record); ``payout_id`` names escrow's
+payout on payout items. JSON is one object: the provider, the period, the counts, and
+every item.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ CSV_COLUMNS = (
     "currency",
     "ours_minor",
     "theirs_minor",
+    "payout_id",
 )
 
 
@@ -40,6 +42,7 @@ def item_document(item: ReconciliationItem) -> dict[str, Any]:
         "currency": money.currency.code if money is not None else None,
         "ours_minor": item.ours.minor if item.ours is not None else None,
         "theirs_minor": item.theirs.minor if item.theirs is not None else None,
+        "payout_id": item.payout_id,
     }
 
 

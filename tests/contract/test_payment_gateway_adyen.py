@@ -32,6 +32,7 @@ class TestAdyenGateway(PaymentGatewayContract):
     finds_by_payment_id = False
     capture_answers = ProviderStatus.PROCESSING  # "received": the CAPTURE webhook reports it
     refuses_a_second_capture = False
+    payout_line_names = None  # balance-platform transfers are not in the settlement details report
 
     def authorised(self, gateway: PaymentGateway, fake: FakeAdyen) -> tuple[ChargeRequest, str]:
         # Adyen authorises ("Authorised"); with manual capture the merchant captures it.

@@ -28,6 +28,7 @@ class TestPayPalGateway(PaymentGatewayContract):
     }
     secrets = (CLIENT_SECRET,)
     finds_by_payment_id = False  # orders are not searchable by custom_id: the webhook resolves
+    payout_line_names = "payout_id"  # a T0001 line has the item's transaction id, not the batch id
 
     def authorised(self, gateway: PaymentGateway, fake: FakePayPal) -> tuple[ChargeRequest, str]:
         pid = PaymentId(new_id("pay"))
@@ -125,3 +126,31 @@ def test_a_payout_sent_again_under_another_request_id_answers_the_original_and_p
         )
     assert again.reference == paid.reference
     assert len(fake.payouts) == 1
+
+
+def test_a_payouts_hold_release_and_a_pending_item_are_no_refunds_and_the_item_counts_as_paid() -> None:
+    """A payout books a T1503 hold, the T0001 item and a T1105 release: only the item is a
+    payout line (T1105 is a T11 code, yet no refund of a payment). An unclaimed item stays
+    pending ("P") with its money held out, so it still counts; a pending charge does not."""
+    from datetime import UTC, datetime, timedelta
+
+    from core.payments.domain import PayoutRequest, SettlementKind
+
+    with FakePayPal.running() as fake:
+        credentials = PayPalCredentials(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+        gateway = PayPalGateway(PayPalConfig(credentials=credentials, base_url=fake.base_url))
+        now = datetime.now(UTC)
+        gateway.payout(
+            PayoutRequest(payout_id="pout_held", destination="new@example.com", amount=AMOUNT, idempotency_key="k")
+        )
+        for detail in fake.transactions:
+            if detail["transaction_info"]["transaction_event_code"] == "T0001":
+                detail["transaction_info"]["transaction_status"] = "P"  # unclaimed: no PayPal account yet
+        fake.transactions.append(
+            {**fake.transactions[1], "transaction_info": {**fake.transactions[1]["transaction_info"]}}
+        )
+        fake.transactions[-1]["transaction_info"].update(transaction_event_code="T0006", transaction_id="PENDING1")
+        lines = gateway.settlement_report(now - timedelta(hours=1), now + timedelta(hours=1))
+    kinds = sorted((line.kind.value, line.payout_id or "") for line in lines)
+    assert kinds == [("adjustment", ""), ("adjustment", ""), ("payout", "pout_held")]
+    assert not any(line.kind is SettlementKind.REFUND for line in lines)

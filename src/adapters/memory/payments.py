@@ -1,4 +1,5 @@
-"""In-memory payments repositories (``Payments``, ``ProviderEventInbox``) as parts of
+"""In-memory payments repositories (``Payments``, ``ProviderEventInbox``) and
+``MemoryPayoutsMade`` (escrow's paid payouts, read for reconciliation) as parts of
 ``MemoryUnitOfWork``, and ``MemoryRoutingState`` (circuit breakers of one process).
 
 The parts keep their rows in ``PaymentsTables`` (held by the ``MemoryStore``) and register
@@ -12,13 +13,25 @@ import copy
 import threading
 from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
-from core.payments.domain import BreakerState, Payment, PaymentId, PaymentNotFound, PaymentStatus, ProviderEvent
+from core.escrow.domain import PayoutStatus
+from core.payments.domain import (
+    BreakerState,
+    OurPayout,
+    Payment,
+    PaymentId,
+    PaymentNotFound,
+    PaymentStatus,
+    ProviderEvent,
+)
 from core.payments.ports import StoredProviderEvent
 from core.shared.errors import ConcurrentUpdate
+
+if TYPE_CHECKING:
+    from adapters.memory.unit_of_work import MemoryStore
 
 
 @attrs.define
@@ -176,6 +189,30 @@ class MemoryProviderEventInbox:
             if p == provider and s.applied_at is None and s.event.capture_reference == capture_reference
         ]
         return sorted(found, key=lambda s: (s.received_at, s.event.provider_event_id))
+
+
+class _StoreHost(Protocol):
+    @property
+    def store(self) -> MemoryStore: ...
+
+
+class MemoryPayoutsMade:
+    """``PayoutsMade`` over the store's escrow payouts (read only)."""
+
+    def __init__(self, uow: _StoreHost) -> None:
+        self._uow = uow
+
+    def paid_through(self, provider: str, start: datetime, end: datetime) -> list[OurPayout]:
+        found = [
+            OurPayout(payout_id=p.id, reference=p.reference, amount=p.amount, paid_at=p.settled_at)
+            for p in self._uow.store.payouts.values()
+            if p.status is PayoutStatus.PAID
+            and p.gateway == provider
+            and p.reference is not None
+            and p.settled_at is not None
+            and start <= p.settled_at < end
+        ]
+        return sorted(found, key=lambda p: p.payout_id)
 
 
 class MemoryRoutingState:

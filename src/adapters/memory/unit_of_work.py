@@ -16,7 +16,7 @@ from adapters.memory.notifications import (
     MemoryWalletOwners,
     NotificationRows,
 )
-from adapters.memory.payments import MemoryPayments, MemoryProviderEventInbox, PaymentsTables
+from adapters.memory.payments import MemoryPayments, MemoryPayoutsMade, MemoryProviderEventInbox, PaymentsTables
 from adapters.memory.payout_destinations import MemoryPayoutDestinations
 from core.escrow.domain import Contract, ContractId, ContractNotFound, Payout, PayoutId, PayoutNotFound
 from core.identity.domain import ApiToken, HandleTaken, TokenNotFound, User, UserNotFound
@@ -163,6 +163,7 @@ class MemoryUnitOfWork:
         self.timers = _Timers(self)
         self.payments = MemoryPayments(self)
         self.provider_events = MemoryProviderEventInbox(self)
+        self.payouts_made = MemoryPayoutsMade(self)
         self.payout_destinations = MemoryPayoutDestinations(self)
         self.outbox_feed = _OutboxFeed(self)
         self.inbox = _Inbox(self)

@@ -150,6 +150,13 @@ class AdyenGateway:
     def name(self) -> str:
         return PROVIDER
 
+    @property
+    def reports_payouts(self) -> bool:
+        # Payouts are balance-platform transfers, reported in the Balance Platform
+        # accounting report, not in the merchant account's settlement details read here
+        # (``adyen_settlement``): matching them would call every payout missing theirs.
+        return False
+
     def close(self) -> None:
         """Nothing pooled: the SDK opens a connection per request."""
 

@@ -11,6 +11,11 @@ Matching keys, as ``reconcile`` expects them: a **Settled** line is the payment'
 keyed by ``Psp Reference`` (the payment's pspReference, our provider reference); a
 **Refunded** line is keyed by ``Modification Reference`` (the refund's own pspReference,
 which the refund API returned).
+
+Payouts are not here: the SDR covers the merchant account, while our payouts are
+balance-platform transfers (``/transfers``), which Adyen reports in the Balance Platform
+accounting report instead. A **MerchantPayout** line is Adyen paying the merchant
+account's settled balance to the platform's own bank: a withdrawal, never one of ours.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ _KINDS = {
     "MiscCosts": SettlementKind.FEE,
     "PaymentCost": SettlementKind.FEE,
     "InvoiceDeduction": SettlementKind.FEE,
-    "MerchantPayout": SettlementKind.PAYOUT,
+    "MerchantPayout": SettlementKind.WITHDRAWAL,  # to the platform's own bank, not a payee
 }
 # The report names its time zone by abbreviation (the account's setting).
 _ZONES = {

@@ -127,6 +127,10 @@ class PayPalGateway:
     def name(self) -> str:
         return PROVIDER
 
+    @property
+    def reports_payouts(self) -> bool:
+        return True  # as T0001 lines naming our payout id (see ``_settlement_line``)
+
     def close(self) -> None:
         """Release the REST client's connection pool (the composition root calls it at shutdown)."""
         self._rest.close()
@@ -366,11 +370,20 @@ class PayPalGateway:
         return sorted(lines, key=lambda line: line.booked_at)
 
     def _settlement_line(self, detail: Any) -> SettlementLine | None:
+        """One transaction as a settlement line; None for one that moved no money (yet).
+
+        Payouts: each item of a payout batch is a T0001 (MassPay payment) debit, with a
+        T0104 batch fee, a T1503 hold and its T1105 release around it, and T1114/T1115 if
+        it is reversed or returned unclaimed. The line has the item's transaction id, never
+        the ``payout_batch_id`` that ``payout`` answered; it is tied to our payout by
+        ``custom_field``, where the report carries the item's ``sender_item_id`` (our
+        payout id). An unclaimed item stays pending ("P") while its money is held out of
+        the balance, so a pending T0001 counts as paid out."""
         info = detail.get("transaction_info") if isinstance(detail, dict) else None
-        if not isinstance(info, dict) or info.get("transaction_status") not in ("S", None):
+        status = info.get("transaction_status") if isinstance(info, dict) else None
+        if not isinstance(info, dict) or status not in ("S", "P", None):
             return None
         code = str(info.get("transaction_event_code") or "")
-        kind = _settlement_kind(code)
         try:
             amount = info["transaction_amount"]
             currency = Currency(str(amount["currency_code"]))
@@ -378,11 +391,18 @@ class PayPalGateway:
             fee = _minor(str((info.get("fee_amount") or {}).get("value") or "0"), currency)
             booked_at = datetime.fromisoformat(str(info["transaction_initiation_date"])).astimezone(UTC)
         except (KeyError, TypeError, ValueError, InvalidInput, InvalidOperation):
+            if status == "P":
+                return None
             raise GatewayUnavailable(PROVIDER) from None
+        kind = _settlement_kind(code, debit=gross < 0)
+        if status == "P" and kind is not SettlementKind.PAYOUT:
+            return None  # a pending charge or refund has not settled
         reference = str(info.get("transaction_id"))
         if kind is SettlementKind.CHARGE:
             reference = self._order_of_capture(reference) or reference
         custom = info.get("custom_field")
+        echoed = custom if isinstance(custom, str) and custom else None
+        payout = kind is SettlementKind.PAYOUT
         return SettlementLine(
             provider_reference=reference,
             kind=kind,
@@ -390,7 +410,8 @@ class PayPalGateway:
             fee=Money(abs(fee), currency),
             net=Money(abs(gross) - abs(fee), currency),
             booked_at=booked_at,
-            payment_id=PaymentId(custom) if isinstance(custom, str) and custom else None,
+            payment_id=PaymentId(echoed) if echoed and not payout else None,
+            payout_id=echoed if payout else None,
         )
 
     def _order_of_capture(self, capture_id: str) -> str | None:
@@ -536,7 +557,17 @@ def _client_action(order: dict[str, Any]) -> ClientAction:
     return ClientAction(kind="sdk", data={"order_id": str(order.get("id"))})
 
 
-def _settlement_kind(code: str) -> SettlementKind:
+# Payout events that move no money of a payout (a hold's release) or that undo one
+# (MassPay reversal, an unclaimed item returned): not refunds of a payment. A returned
+# payout is not matched here (escrow has no "returned" state to match it against).
+_PAYOUT_ADJUSTMENTS = frozenset({"T1105", "T1114", "T1115"})
+
+
+def _settlement_kind(code: str, *, debit: bool) -> SettlementKind:
+    if code == "T0001" and debit:
+        return SettlementKind.PAYOUT  # a MassPay (Payouts) item we sent
+    if code in _PAYOUT_ADJUSTMENTS:
+        return SettlementKind.ADJUSTMENT
     if code.startswith("T11"):
         return SettlementKind.REFUND
     if code.startswith("T12"):

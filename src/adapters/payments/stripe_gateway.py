@@ -76,8 +76,10 @@ _SETTLEMENT_KINDS = {
     "payment": SettlementKind.CHARGE,
     "refund": SettlementKind.REFUND,
     "payment_refund": SettlementKind.REFUND,
+    # A transfer to a connected account is our payout (``payout`` answered its tr_… id); a
+    # Stripe "payout" is the platform's balance going to the platform's own bank (po_…).
     "transfer": SettlementKind.PAYOUT,
-    "payout": SettlementKind.PAYOUT,
+    "payout": SettlementKind.WITHDRAWAL,
     "stripe_fee": SettlementKind.FEE,
     "fee": SettlementKind.FEE,
     "dispute": SettlementKind.CHARGEBACK,
@@ -119,6 +121,10 @@ class StripeGateway:
     @property
     def name(self) -> str:
         return PROVIDER
+
+    @property
+    def reports_payouts(self) -> bool:
+        return True  # a transfer's balance transaction has the transfer (tr_…) as its source
 
     def close(self) -> None:
         """Release the connection pool (the composition root calls it at shutdown)."""
@@ -375,14 +381,19 @@ def _settlement_line(txn: dict[str, Any]) -> SettlementLine:
     source = txn.get("source")
     reference = str(txn["id"])
     payment_id = None
+    payout_id = None
     if isinstance(source, str):
         reference = source
     elif source is not None:
-        # a charge is matched by its PaymentIntent (our payment's reference), a refund by its own id
+        # a charge is matched by its PaymentIntent (our payment's reference), a refund by
+        # its own id, a payout by its transfer's id (what ``payout`` answered)
         own = source.get("id") or reference
         reference = str((source.get("payment_intent") or own) if kind is SettlementKind.CHARGE else own)
-        echoed = (source.get("metadata") or {}).get("payment_id")
+        metadata = source.get("metadata") or {}
+        echoed = metadata.get("payment_id")
         payment_id = PaymentId(str(echoed)) if echoed else None
+        ours = metadata.get("payout_id") if kind is SettlementKind.PAYOUT else None
+        payout_id = str(ours) if ours else None
     return SettlementLine(
         provider_reference=reference,
         kind=kind,
@@ -391,4 +402,5 @@ def _settlement_line(txn: dict[str, Any]) -> SettlementLine:
         net=STRIPE.inbound(abs(int(txn["net"])), code),
         booked_at=datetime.fromtimestamp(int(txn["created"]), UTC),
         payment_id=payment_id,
+        payout_id=payout_id,
     )

@@ -1,4 +1,5 @@
-"""Payments' ports over SQL: ``SqlPayments`` and ``SqlProviderEventInbox`` for
+"""Payments' ports over SQL: ``SqlPayments``, ``SqlProviderEventInbox`` and
+``SqlPayoutsMade`` (escrow's ``payouts`` rows, read for reconciliation) for
 ``SqlUnitOfWork`` to expose next to the other contexts', and ``SqlRoutingState``, the
 circuit breakers every process shares (outside any unit of work).
 
@@ -35,10 +36,12 @@ from sqlalchemy.sql import Executable
 from adapters.sql import tables as t
 from adapters.sql.engine import READ_ONLY
 from adapters.sql.errors import translate, translated
+from core.escrow.domain import PayoutStatus
 from core.payments.domain import (
     BreakerState,
     ClientAction,
     EscrowTarget,
+    OurPayout,
     Payment,
     PaymentId,
     PaymentMethod,
@@ -144,6 +147,20 @@ class PaymentStatements:
                 or_(and_(p.c.captured_at >= start, p.c.captured_at < end), p.c.id.in_(refunded_in.scalar_subquery())),
             )
             .order_by(p.c.id)
+        )
+        # escrow's payouts, as reconciliation reads them (PayoutsMade); a period is a day
+        # or a few, so a scan of one gateway's paid payouts is bounded by the period.
+        po = t.payouts
+        self.payouts_paid_through = (
+            select(po.c.id, po.c.reference, po.c.amount_minor, po.c.currency, po.c.settled_at)
+            .where(
+                po.c.gateway == bindparam("provider"),
+                po.c.status == bindparam("status"),
+                po.c.reference.is_not(None),
+                po.c.settled_at >= bindparam("start", type_=po.c.settled_at.type),
+                po.c.settled_at < bindparam("end", type_=po.c.settled_at.type),
+            )
+            .order_by(po.c.id)
         )
         self.in_status = (
             select(*_labelled(p, "p_"))
@@ -513,6 +530,23 @@ class SqlProviderEventInbox(_Repository):
     def unapplied_for_capture(self, provider: str, capture_reference: str) -> list[StoredProviderEvent]:
         rows = self._all(self._s.unapplied_for_capture, {"provider": provider, "reference": capture_reference})
         return [_stored_event_from(row) for row in rows]
+
+
+class SqlPayoutsMade(_Repository):
+    """``PayoutsMade``: escrow's paid payouts through one gateway, from ``payouts``."""
+
+    @translated
+    def paid_through(self, provider: str, start: datetime, end: datetime) -> list[OurPayout]:
+        params = {"provider": provider, "status": PayoutStatus.PAID.value, "start": start, "end": end}
+        return [
+            OurPayout(
+                payout_id=str(row["id"]),
+                reference=str(row["reference"]),
+                amount=Money(int(row["amount_minor"]), Currency(row["currency"])),
+                paid_at=row["settled_at"],
+            )
+            for row in self._all(self._s.payouts_paid_through, params)
+        ]
 
 
 class SqlRoutingState:

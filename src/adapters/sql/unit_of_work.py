@@ -85,7 +85,7 @@ from adapters.sql.notifications import (
     SqlWalletOwners,
     notification_statements,
 )
-from adapters.sql.payments import SqlPayments, SqlProviderEventInbox, payment_statements
+from adapters.sql.payments import SqlPayments, SqlPayoutsMade, SqlProviderEventInbox, payment_statements
 from adapters.sql.payout_destinations import SqlPayoutDestinations, destination_statements
 from core.escrow.ports import Book, Contracts, Parties, Payouts
 from core.identity.domain import ApiToken, HandleTaken, TokenNotFound, User, UserNotFound
@@ -105,7 +105,7 @@ from core.ledger.use_cases.book import LedgerBook
 from core.messaging.domain import DeadLetter, Heartbeat, OutboxStats
 from core.messaging.ports import DeadLetters, Heartbeats, Inbox, Leases, OutboxFeed
 from core.notifications.ports import ContractParties, Notifications, WalletOwners
-from core.payments.ports import Payments, PayoutDestinations, ProviderEventInbox
+from core.payments.ports import Payments, PayoutDestinations, PayoutsMade, ProviderEventInbox
 from core.shared.audit import GENESIS_HASH, AuditDraft, AuditRecord, AuditTrail, chain_for, seal
 from core.shared.errors import ConcurrentUpdate
 from core.shared.events import DomainEvent, EventEnvelope
@@ -185,6 +185,7 @@ class SqlUnitOfWork:
         paying = payment_statements(self.statements.dialect)
         self.payments: Payments = SqlPayments(self, paying)
         self.provider_events: ProviderEventInbox = SqlProviderEventInbox(self, paying)
+        self.payouts_made: PayoutsMade = SqlPayoutsMade(self, paying)
         self.payout_destinations: PayoutDestinations = SqlPayoutDestinations(
             self, destination_statements(self.statements.dialect)
         )

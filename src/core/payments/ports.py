@@ -8,7 +8,8 @@ Port API in short (names are stable; adapters in ``adapters/payments`` implement
   ``payout(PayoutRequest) -> PayoutResult``,
   ``lookup(payment_id, provider_reference) -> ProviderPayment | None``,
   ``refund_status(provider_refund_reference) -> RefundStatus | None``,
-  ``settlement_report(start, end) -> list[SettlementLine]``.
+  ``settlement_report(start, end) -> list[SettlementLine]``, ``reports_payouts`` (whether
+  that report lists the payouts ``payout`` made).
   Errors: ``GatewayDeclined`` (final for the key), ``GatewayUnavailable`` (the request
   certainly took no effect: retry with the same key, or fall back to another provider),
   ``GatewayOutcomeUnknown`` (sent, answer lost: never fall back; the janitor looks it up).
@@ -20,8 +21,10 @@ Port API in short (names are stable; adapters in ``adapters/payments`` implement
 - ``RoutingState``: circuit-breaker state per provider (``get``, ``update``), outside any
   unit of work.
 - Inside ``PaymentsUnitOfWork``: ``payments`` (``Payments``), ``provider_events``
-  (``ProviderEventInbox``), ``timers`` (shared ``Timers``) and ``book`` (``PaymentsBook``,
-  implemented by the ledger's ``LedgerBook``).
+  (``ProviderEventInbox``), ``timers`` (shared ``Timers``), ``book`` (``PaymentsBook``,
+  implemented by the ledger's ``LedgerBook``) and ``payouts_made`` (``PayoutsMade``:
+  escrow's paid payouts, read for reconciliation, as escrow reads identity through
+  ``Parties``).
 
 Lock order, as in escrow: the idempotency key (``CommandRunner``), the timer, the
 provider event, the payment row, the ledger accounts (``PaymentsBook.post``), the audit
@@ -42,6 +45,7 @@ from core.payments.domain import (  # noqa: F401  (named in the docstrings)
     CaptureRequest,
     ChargeRequest,
     ChargeResult,
+    OurPayout,
     Payment,
     PaymentId,
     PaymentNotFound,
@@ -128,6 +132,14 @@ class PaymentGateway(Protocol):
     def settlement_report(self, start: datetime, end: datetime) -> list[SettlementLine]:
         """Balance transactions / settlement lines booked in ``[start, end)`` (all pages),
         ordered by ``booked_at``. Raises GatewayUnavailable."""
+        ...
+
+    @property
+    def reports_payouts(self) -> bool:
+        """True when ``settlement_report`` lists the payouts ``payout`` made, as PAYOUT lines
+        under the reference ``payout`` answered or naming our payout id (``payout_id``);
+        reconciliation matches payouts only then. False: they are in another report (Adyen's
+        balance-platform transfers are not in the merchant account's settlement details)."""
         ...
 
 
@@ -268,9 +280,27 @@ class RoutingState(Protocol):
         ...
 
 
+class PayoutsMade(Protocol):
+    """Escrow's payouts as reconciliation needs them: what the platform paid out through a
+    provider. A read inside the unit of work (no lock); escrow's data, never written here."""
+
+    def paid_through(self, provider: str, start: datetime, end: datetime) -> list[OurPayout]:
+        """The payouts executed through ``provider`` (escrow's gateway name) that the
+        provider answered with a reference (status paid), recorded as paid in ``[start,
+        end)``, ordered by payout id. ``paid_at`` is when escrow recorded the provider's
+        answer (its ``settled_at``): the moment nearest the provider's booking, unlike the
+        request, which may be days of approvals earlier. A payout whose outcome is still
+        unknown (executing) has no reference yet and is not listed. Never raises for a
+        provider without payouts: an empty list."""
+        ...
+
+
 class PaymentsUnitOfWork(UnitOfWork, Protocol):
     @property
     def payments(self) -> Payments: ...
+
+    @property
+    def payouts_made(self) -> PayoutsMade: ...
 
     @property
     def provider_events(self) -> ProviderEventInbox: ...

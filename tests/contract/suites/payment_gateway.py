@@ -20,6 +20,8 @@ import pytest
 from core.payments.domain import (
     CaptureRequest,
     ChargeRequest,
+    MatchKind,
+    OurSide,
     PaymentId,
     PaymentMethod,
     PayoutRequest,
@@ -30,6 +32,7 @@ from core.payments.domain import (
     SettlementKind,
     capture_key,
     charge_key,
+    reconcile,
     refund_key,
 )
 from core.payments.ports import PaymentGateway
@@ -56,6 +59,9 @@ class PaymentGatewayContract:
     finds_by_reference: ClassVar[bool] = True
     finds_by_payment_id: ClassVar[bool] = True
     reports_settlement: ClassVar[bool] = True
+    # How the settlement report names a payout: "reference" (the one ``payout`` answered),
+    # "payout_id" (only our payout id: PayPal), None (payouts are in another report: Adyen).
+    payout_line_names: ClassVar[str | None] = "reference"
     # What a capture answers (Adyen: "received", so PROCESSING), and whether the provider
     # refuses to capture a payment it captured already.
     capture_answers: ClassVar[ProviderStatus] = ProviderStatus.CAPTURED
@@ -398,6 +404,37 @@ class PaymentGatewayContract:
         assert refund.gross == Money.of(50, "EUR")
         assert [line.booked_at for line in lines] == sorted(line.booked_at for line in lines)
         assert gateway.settlement_report(now + timedelta(hours=2), now + timedelta(hours=3)) == []
+
+    def test_settlement_lists_a_payout_so_that_it_matches_ours(self, gateway: PaymentGateway) -> None:
+        now = datetime.now(UTC)
+        request = self.a_payout()
+        paid = gateway.payout(request)
+        assert gateway.reports_payouts is (self.payout_line_names is not None)
+        if not self.reports_settlement:
+            return
+        lines = [
+            line
+            for line in gateway.settlement_report(now - timedelta(hours=1), now + timedelta(hours=1))
+            if line.kind is SettlementKind.PAYOUT
+        ]
+        if self.payout_line_names is None:
+            assert lines == []  # not in this report: reconciliation leaves payouts out
+            return
+        [line] = lines
+        assert line.gross == AMOUNT
+        if self.payout_line_names == "reference":
+            assert line.provider_reference == paid.reference
+        else:
+            assert line.payout_id == request.payout_id
+        ours = OurSide(
+            provider_reference=paid.reference, kind=SettlementKind.PAYOUT, amount=AMOUNT, payout_id=request.payout_id
+        )
+        [item] = reconcile([ours], lines)
+        assert (item.kind, item.provider_reference, item.payout_id) == (
+            MatchKind.MATCHED,
+            paid.reference,
+            request.payout_id,
+        )
 
     # -- secrets --------------------------------------------------------------------------
 

@@ -289,16 +289,24 @@ class FakePayPal(FakeProvider):
             )
         batch_id = self.next_id("BATCH")
         self.sender_batches[sender_batch_id] = batch_id
+        value, currency = item["amount"]["value"], item["amount"]["currency"]
         self.record(
             Movement(
                 "payout",
                 batch_id,
-                _minor(item["amount"]["value"]),
-                item["amount"]["currency"],
+                _minor(value),
+                currency,
                 item.get("sender_item_id", ""),
                 request.header(self.idempotency_header),
             )
         )
+        # As PayPal books a payout in transaction search: a hold on the batch (T1503), the
+        # item paid (T0001, a debit under the item's own transaction id, never the batch
+        # id, with the item's sender_item_id in custom_field), the hold released (T1105).
+        hold = self.next_id("HOLD")
+        self._book("T1503", hold, "-" + value, currency, None)
+        self._book("T0001", self.next_id("TXN"), "-" + value, currency, item.get("sender_item_id"), related=hold)
+        self._book("T1105", self.next_id("REL"), value, currency, None, related=hold)
         return Response.of_json(
             201,
             {
@@ -310,11 +318,14 @@ class FakePayPal(FakeProvider):
             },
         )
 
-    def _book(self, code: str, reference: str, value: str, currency: str, custom: str | None) -> None:
+    def _book(
+        self, code: str, reference: str, value: str, currency: str, custom: str | None, *, related: str | None = None
+    ) -> None:
         self.transactions.append(
             {
                 "transaction_info": {
                     "transaction_id": reference,
+                    **({"paypal_reference_id": related, "paypal_reference_id_type": "TXN"} if related else {}),
                     "transaction_event_code": code,
                     "transaction_initiation_date": _now(),
                     "transaction_updated_date": _now(),

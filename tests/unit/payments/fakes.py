@@ -57,6 +57,14 @@ class FakeRefund:
     status: RefundStatus = RefundStatus.SUCCEEDED
 
 
+@attrs.define
+class FakePayout:
+    reference: str
+    payout_id: str
+    amount: Money
+    booked_at: datetime
+
+
 class FakePaymentGateway:
     """Configure with ``next_status``, ``decline_next``, ``unavailable``, ``lose_answers``;
     inspect ``charges``, ``refunds`` and ``calls``."""
@@ -80,6 +88,8 @@ class FakePaymentGateway:
         self.refund_status_unavailable = False
         self.status_calls: list[str] = []  # refund references asked about, in order
         self.captures: list[str] = []  # references captured by ``capture`` (each once)
+        self.payouts: dict[str, FakePayout] = {}  # by reference; each booked in the report as Stripe does
+        self.reports_payouts = True
 
     @property
     def name(self) -> str:
@@ -214,9 +224,12 @@ class FakePaymentGateway:
         self.refunds[reference].status = status
 
     def payout(self, request: PayoutRequest) -> PayoutResult:
+        reference = f"{self._name}_po_{request.payout_id}"
         with self._lock:
             self._gate()
-        return PayoutResult(reference=f"{self._name}_po_{request.payout_id}", status="paid")
+            if reference not in self.payouts:
+                self.payouts[reference] = FakePayout(reference, request.payout_id, request.amount, self._now())
+        return PayoutResult(reference=reference, status="paid")
 
     def lookup(self, payment_id: PaymentId, provider_reference: str | None) -> ProviderPayment | None:
         with self._lock:
@@ -265,6 +278,19 @@ class FakePaymentGateway:
                         fee=zero,
                         net=r.amount,
                         booked_at=r.booked_at,
+                    )
+                )
+        for p in self.payouts.values():
+            if self.reports_payouts and start <= p.booked_at < end:
+                lines.append(
+                    SettlementLine(
+                        provider_reference=p.reference,
+                        kind=SettlementKind.PAYOUT,
+                        gross=p.amount,
+                        fee=Money(0, p.amount.currency),
+                        net=p.amount,
+                        booked_at=p.booked_at,
+                        payout_id=p.payout_id,
                     )
                 )
         return sorted(lines, key=lambda line: (line.booked_at, line.provider_reference))

@@ -99,7 +99,7 @@ def test_reconciliation_is_for_finance_and_checks_its_period(api: Api) -> None:
     as_csv = api.post("/v1/reconciliations?format=csv", finance, period)
     assert (
         as_csv.text.splitlines()[0]
-        == "kind,settlement_kind,provider_reference,payment_id,currency,ours_minor,theirs_minor"
+        == "kind,settlement_kind,provider_reference,payment_id,currency,ours_minor,theirs_minor,payout_id"
     )
     backwards = {**period, "start": period["end"], "end": period["start"]}
     assert_problem(api.post("/v1/reconciliations", finance, backwards), 422, "invalid_input")

@@ -9,6 +9,7 @@ from core.payments.domain import (
     Actions,
     AlertKind,
     MatchKind,
+    OurPayout,
     OurSide,
     Payment,
     PaymentAlertRaised,
@@ -56,13 +57,18 @@ class ReconciliationReport:
 
 
 class ReconcileProvider:
-    """Match a provider's settlement report for ``[start, end)`` against our captures and
-    refunds through it in that period: matched, missing on our side (the provider settled
-    something we have no record of), missing on theirs (we captured or refunded and the
-    report has no line), amount mismatch. Matching is by (provider reference, kind) on
-    gross amounts; fees, payouts, chargebacks and adjustments are reported by the provider
-    and not matched here. A payment captured just before ``end`` may be settled in the
-    next period: reconcile closed periods (a day or more after their end).
+    """Match a provider's settlement report for ``[start, end)`` against our captures,
+    refunds and payouts through it in that period: matched, missing on our side (the
+    provider settled or paid out something we have no record of), missing on theirs (we
+    captured, refunded or paid out and the report has no line), amount mismatch. Matching
+    is by (provider reference, kind) on gross amounts; a payout is matched by the reference
+    the provider's payout answer gave (or, where the report cannot name it, by the payout
+    id the line echoes: PayPal), counted when escrow recorded it paid. Payouts are matched
+    only for providers whose report lists them (``PaymentGateway.reports_payouts``; not
+    Adyen's settlement details). Fees, chargebacks, adjustments and the platform's own
+    withdrawals to its bank are reported by the provider and not matched here. A payment
+    captured (or a payout paid) just before ``end`` may be booked in the next period:
+    reconcile closed periods (a day or more after their end).
 
     The report is fetched before any transaction; the result is audited and, if anything
     does not match, a PaymentAlertRaised (reconciliation_discrepancy) is emitted naming
@@ -106,6 +112,9 @@ class ReconcileProvider:
         def body(uow: PaymentsUnitOfWork) -> Change[ReconciliationReport]:
             payments = uow.payments.captured_between(command.provider, command.start, command.end)
             ours = [side for p in payments for side in _our_side(p, command.start, command.end)]
+            if gateway.reports_payouts:
+                paid = uow.payouts_made.paid_through(command.provider, command.start, command.end)
+                ours.extend(_our_payout(p) for p in paid)
             items = tuple(reconcile(ours, theirs))
             counts = {kind: sum(1 for i in items if i.kind is kind) for kind in MatchKind}
             report = ReconciliationReport(
@@ -133,11 +142,7 @@ class ReconcileProvider:
                             f"{len(discrepancies)} discrepancies reconciling {command.provider} "
                             f"from {command.start.isoformat()} to {command.end.isoformat()}"
                         ),
-                        details=tuple(
-                            f"{i.kind.value} {i.settlement_kind.value} {i.provider_reference}: "
-                            f"ours {i.ours or '-'}, theirs {i.theirs or '-'}"
-                            for i in discrepancies
-                        ),
+                        details=tuple(_detail(i) for i in discrepancies),
                     )
                 )
             return Change(
@@ -189,6 +194,23 @@ def _our_side(payment: Payment, start: datetime, end: datetime) -> list[OurSide]
                 )
             )
     return sides
+
+
+def _detail(item: ReconciliationItem) -> str:
+    payout = f" (payout {item.payout_id})" if item.payout_id else ""
+    return (
+        f"{item.kind.value} {item.settlement_kind.value} {item.provider_reference}{payout}: "
+        f"ours {item.ours or '-'}, theirs {item.theirs or '-'}"
+    )
+
+
+def _our_payout(payout: OurPayout) -> OurSide:
+    return OurSide(
+        provider_reference=payout.reference,
+        kind=SettlementKind.PAYOUT,
+        amount=payout.amount,
+        payout_id=payout.payout_id,
+    )
 
 
 def _never() -> Change[ReconciliationReport]:
