@@ -285,6 +285,7 @@ def refund_row(payment_id: str, position: int, refund: Refund) -> dict[str, Any]
         "reversal_entry_id": refund.reversal_entry_id,
         "unfunded": refund.unfunded,
         "exceeds_credited": refund.exceeds_credited,
+        "maybe_sent_at": refund.maybe_sent_at,
     }
 
 
@@ -302,6 +303,7 @@ def _refund_from(row: RowMapping) -> Refund:
         reversal_entry_id=None if reversal is None else EntryId(reversal),
         unfunded=bool(row["r_unfunded"]),
         exceeds_credited=bool(row["r_exceeds_credited"]),
+        maybe_sent_at=row["r_maybe_sent_at"],
     )
 
 

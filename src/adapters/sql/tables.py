@@ -11,7 +11,7 @@ messaging's (``inbox``, ``dead_letters``, ``worker_heartbeats``, ``leases``) and
 outbox's indexes with 0004. Dead letters are append-only too (triggers, as for audit).
 In-app ``notifications`` come with 0005; payments' (``payments``, ``payment_refunds``,
 ``provider_events``, ``provider_breakers``) with 0006; ``payout_destinations`` with 0007;
-``payout_destination_pins`` with 0008.
+``payout_destination_pins`` with 0008; ``payment_refunds.maybe_sent_at`` with 0009.
 """
 
 from __future__ import annotations
@@ -480,6 +480,8 @@ payment_refunds = Table(
     Column("reversal_entry_id", String(ID), nullable=True),
     Column("unfunded", Boolean, nullable=False),
     Column("exceeds_credited", Boolean, nullable=False),  # beyond what the wallet was credited (revision 0008)
+    # When a call for it first may have reached the provider (a lost answer; revision 0009).
+    Column("maybe_sent_at", UtcDateTime, nullable=True),
     PrimaryKeyConstraint("payment_id", "id", name="pk_payment_refunds"),
     UniqueConstraint("payment_id", "position", name="uq_payment_refunds_position"),
     CheckConstraint("amount_minor > 0", name="ck_payment_refunds_amount_positive"),

@@ -534,6 +534,9 @@ class Refund:
     # The provider refunded more than the payment credited the wallet (alerted once, never
     # booked while it does not fit; booked if room appears, as when another refund fails).
     exceeds_credited: bool = False
+    # When a call for it first got no answer that rules out its reaching the provider (a
+    # timeout after sending, a 5xx): the provider may hold the refund under its key since.
+    maybe_sent_at: datetime | None = None
 
     def observe(self, status: RefundStatus) -> bool:
         """Move up to ``status`` if it ranks higher; True if it changed."""
@@ -546,6 +549,18 @@ class Refund:
     def counts(self) -> bool:
         """Whether it uses up refundable money (pending or succeeded)."""
         return self.status is not RefundStatus.FAILED
+
+    def maybe_sent(self, at: datetime) -> None:
+        """A call for it got no answer and may have reached the provider; the first such
+        moment is kept (the provider's key dates from the first call it received)."""
+        if self.maybe_sent_at is None:
+            self.maybe_sent_at = at
+
+    def may_resend(self, at: datetime) -> bool:
+        """Whether its call may be sent again at ``at`` with its key: always if no call may
+        have reached the provider, else only within ``REFUND_RESEND_WINDOW`` of the first
+        that may have."""
+        return self.maybe_sent_at is None or at - self.maybe_sent_at < REFUND_RESEND_WINDOW
 
 
 @define(eq=False)
@@ -965,6 +980,13 @@ RESOLVE_BACKOFF: tuple[timedelta, ...] = (
     timedelta(hours=12),
     timedelta(days=1),
 )
+
+
+# How long after a refund call that may have reached the provider it may still be sent
+# again with the same key. Providers keep a key's answer only for a while (Stripe: 24 hours;
+# Adyen and PayPal longer): past that, a resent key is a new refund, and the refund might
+# be made twice. 20 hours leaves a margin under Stripe's 24 for clocks and slow calls.
+REFUND_RESEND_WINDOW = timedelta(hours=20)
 
 
 def resolve_delay(step: int) -> timedelta:

@@ -110,6 +110,7 @@ def a_full_payment() -> Payment:
                 reversal_entry_id=EntryId(new_id("ent")),
                 unfunded=True,
                 exceeds_credited=True,
+                maybe_sent_at=T0 + timedelta(hours=1, seconds=2, microseconds=3),
             ),
             Refund(
                 id=RefundId(new_id("rfd")),
@@ -157,6 +158,7 @@ def payments(draw: st.DrawFn) -> Payment:
             reversal_entry_id=draw(st.one_of(st.none(), _ids.map(EntryId))),
             unfunded=draw(st.booleans()),
             exceeds_credited=draw(st.booleans()),
+            maybe_sent_at=draw(st.one_of(st.none(), _moments)),
         )
         for _ in range(draw(st.integers(0, 3)))
     ]

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from core.payments.domain import (
+    REFUND_RESEND_WINDOW,
     RESOLVE_BACKOFF,
     AlertKind,
     PaymentAlertRaised,
@@ -19,8 +20,10 @@ from core.payments.domain import (
     refund_key,
     resolve_delay,
 )
+from core.payments.use_cases.refund_payment import RefundPaymentCommand
 from core.shared.gateways import GatewayOutcomeUnknown, GatewayUnavailable
-from tests.unit.payments.world import PaymentsWorld, client
+from core.shared.ids import IdempotencyKey, correlation_id
+from tests.unit.payments.world import PaymentsWorld, client, eur, operator
 
 
 def _spy_keys(world: PaymentsWorld, provider: str = "stripe") -> list[str]:
@@ -155,3 +158,117 @@ def test_a_refund_answered_at_once_makes_its_retry_timer_obsolete() -> None:
     assert outcomes == [(False, "obsolete"), (True, "obsolete")]  # the charge's and the refund's timers
     assert len(keys) == 1  # never called again
     assert _pending_refund_timers(world) == []
+
+
+# --- refunds that may have reached the provider (REFUND_RESEND_WINDOW) -----------------------
+
+
+def _refund_alerts(world: PaymentsWorld) -> list[PaymentAlertRaised]:
+    return [
+        e
+        for e in world.events_named("payments.alert_raised")
+        if isinstance(e, PaymentAlertRaised) and e.kind is AlertKind.REFUND_UNRESOLVED
+    ]
+
+
+def _maybe_sent_then_unavailable(world: PaymentsWorld, payment_id: PaymentId, minor: int, *, first: str) -> None:
+    """A refund call whose answer was lost (the provider took it), at the first call or at
+    the janitor's first retry after an outage; the provider is unavailable from then on."""
+    gateway = world.gateways["stripe"]
+    if first == "call":
+        gateway.lose_answers = 1
+        with pytest.raises(GatewayOutcomeUnknown):
+            world.refund(payment_id, minor)
+    else:
+        _refund_unavailable(world, payment_id, minor)
+        world.clock.advance(resolve_delay(0))
+        gateway.lose_answers = 1
+        assert [outcome for outcome, _ in _refund_outcomes(world)] == ["retry"]
+    gateway.unavailable = True
+
+
+def _run_janitor_until(world: PaymentsWorld, until: timedelta) -> None:
+    """Fire every refund timer due within ``until`` from now, one at a time."""
+    end = world.clock.now() + until
+    while True:
+        due = sorted(
+            row.timer.due_at
+            for row in world.store.timers.values()
+            if row.timer.kind == TimerKinds.REFUND_RETRY and row.fired_at is None
+        )
+        if not due or due[0] > end:
+            break
+        world.clock.advance(max(due[0] - world.clock.now(), timedelta(0)))
+        world.run_janitor()
+    world.clock.advance(end - world.clock.now())
+
+
+@pytest.mark.parametrize("first", ["call", "retry"])
+def test_a_refund_that_may_have_reached_the_provider_is_not_sent_again_after_the_window(first: str) -> None:
+    world, alice = PaymentsWorld(), client()
+    view = world.top_up(alice, 1_000)
+    keys = _spy_keys(world)
+    _maybe_sent_then_unavailable(world, view.payment_id, 400, first=first)
+    [refund] = world.payment(view.payment_id).refunds
+    assert refund.maybe_sent_at is not None
+    sent_at = refund.maybe_sent_at
+    _run_janitor_until(world, REFUND_RESEND_WINDOW)
+    sent_in_window = len(keys)
+    assert sent_in_window > 2  # re-sent while the provider still keeps the key's answer
+    assert _pending_refund_timers(world)  # the timer goes on ...
+    [alert] = _refund_alerts(world)  # ... and a person is asked, once
+    assert "not sent again" in alert.summary
+    assert "check" in alert.summary
+    world.gateways["stripe"].unavailable = False  # back: the key may have expired there
+    _run_janitor_until(world, timedelta(days=5))
+    assert len(keys) == sent_in_window  # never sent after the window
+    [timer_id] = _pending_refund_timers(world)  # still daily, without calls
+    assert world.store.timers[timer_id].timer.payload.get("held") == 1
+    assert len(_refund_alerts(world)) == 1
+    [refund] = world.payment(view.payment_id).refunds
+    assert refund.status is RefundStatus.PENDING
+    assert refund.maybe_sent_at == sent_at  # the first moment it may have reached the provider
+    assert len(world.gateways["stripe"].refunds) == 1
+    assert world.wallet_balance(alice) == 600  # debited at the intent, never twice
+    assert world.entries_of_kind("payment_refund") == 1
+
+
+def test_a_refund_that_may_have_reached_the_provider_is_answered_within_the_window() -> None:
+    world, alice = PaymentsWorld(), client()
+    view = world.top_up(alice, 1_000)
+    keys = _spy_keys(world)
+    _maybe_sent_then_unavailable(world, view.payment_id, 400, first="call")
+    _run_janitor_until(world, REFUND_RESEND_WINDOW - timedelta(hours=4))
+    assert world.payment(view.payment_id).refunds[0].status is RefundStatus.PENDING
+    world.gateways["stripe"].unavailable = False
+    _run_janitor_until(world, timedelta(hours=3, minutes=59))  # the last retry before the window ends
+    [refund] = world.payment(view.payment_id).refunds
+    assert refund.status is RefundStatus.SUCCEEDED
+    assert set(keys) == {refund_key(view.payment_id, refund.id)}
+    assert len(world.gateways["stripe"].refunds) == 1
+    assert world.wallet_balance(alice) == 600
+    assert world.entries_of_kind("payment_refund") == 1
+    assert _refund_alerts(world) == []
+    assert _pending_refund_timers(world) == []
+
+
+def test_a_client_retrying_a_refund_that_may_have_reached_the_provider_after_the_window_sends_nothing() -> None:
+    world, alice = PaymentsWorld(), client()
+    view = world.top_up(alice, 1_000)
+    keys = _spy_keys(world)
+    command = RefundPaymentCommand(
+        by=operator(),
+        idempotency_key=IdempotencyKey("refund-once"),
+        correlation_id=correlation_id(None),
+        payment_id=view.payment_id,
+        amount=eur(400),
+        reason="customer asked",
+    )
+    world.gateways["stripe"].lose_answers = 1
+    with pytest.raises(GatewayOutcomeUnknown):
+        world.refund_payment(command)
+    world.clock.advance(REFUND_RESEND_WINDOW)  # the janitor is not run
+    result = world.refund_payment(command)  # the same key: the same refund
+    assert result.status is RefundStatus.PENDING
+    assert len(keys) == 1
+    assert world.wallet_balance(alice) == 600

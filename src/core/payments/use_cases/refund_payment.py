@@ -7,6 +7,7 @@ from attrs import frozen
 
 from core.payments.domain import (
     PLATFORM,
+    RESOLVE_BACKOFF,
     AccountKinds,
     Actions,
     NoProviderAvailable,
@@ -67,16 +68,35 @@ class RecordRefundCommand:
     reason: str = ""
 
 
+@frozen(kw_only=True)
+class RefundMaybeSentCommand:
+    """A refund call that got no answer and may have reached the provider, recorded by
+    the system (key ``<refund id>:maybe_sent``; the first time is kept)."""
+
+    by: Actor
+    idempotency_key: IdempotencyKey
+    correlation_id: CorrelationId
+    payment_id: PaymentId
+    refund_id: RefundId
+
+
 _RECORDER = Actor.system("payments")
 
 
-def refund_retry_timer(payment_id: PaymentId, refund_id: RefundId, *, step: int, now: datetime) -> Timer:
-    """The janitor's retry number ``step`` of a refund call (``resolve_delay`` backoff)."""
+def refund_retry_timer(
+    payment_id: PaymentId, refund_id: RefundId, *, step: int, now: datetime, held: bool = False
+) -> Timer:
+    """The janitor's retry number ``step`` of a refund call (``resolve_delay`` backoff).
+    ``held``: the call is no longer sent (``REFUND_RESEND_WINDOW``) and that was alerted;
+    the timer only keeps asking about it daily."""
+    payload: dict[str, str | int] = {"payment_id": payment_id, "refund_id": refund_id, "step": step}
+    if held:
+        payload["held"] = 1
     return Timer(
         id=f"tmr_refund_{refund_id}_{step}",
         kind=TimerKinds.REFUND_RETRY,
-        due_at=now + resolve_delay(step),
-        payload={"payment_id": payment_id, "refund_id": refund_id, "step": step},
+        due_at=now + (RESOLVE_BACKOFF[-1] if held else resolve_delay(step)),
+        payload=payload,
     )
 
 
@@ -91,7 +111,10 @@ class RefundPayment:
     unavailable or its answer is lost, the refund stays pending and the error is raised:
     retry with the same idempotency key (the provider then answers as the first time);
     the janitor also retries the call itself (a ``payments.refund_retry`` timer scheduled
-    with the intent, on the ``RESOLVE_BACKOFF`` schedule, with the same outbound key).
+    with the intent, on the ``RESOLVE_BACKOFF`` schedule, with the same outbound key). A
+    lost answer (it may have reached the provider) is recorded on the refund
+    (``maybe_sent_at``): from ``REFUND_RESEND_WINDOW`` later, when the provider may have
+    forgotten the key, the call is never sent again (a retry returns it pending).
 
     Raises Forbidden, PaymentNotFound, PaymentNotCaptured, RefundExceedsCaptured (the
     refunds, pending ones included, would exceed the captured amount), InsufficientFunds
@@ -125,7 +148,11 @@ class RefundPayment:
         with self._new_uow() as uow:
             payment = uow.payments.get(command.payment_id)
         refund = payment.refund(started.refund_id)
-        if refund.status is not RefundStatus.PENDING or refund.provider_reference is not None:
+        if (
+            refund.status is not RefundStatus.PENDING
+            or refund.provider_reference is not None
+            or not refund.may_resend(self._clock.now())  # its key may have expired there: the janitor alerts
+        ):
             return RefundPaymentResult(payment=PaymentView.of(payment), refund_id=refund.id, status=refund.status)
         assert payment.provider is not None and payment.provider_reference is not None
         gateway = self._gateway(payment)
@@ -143,8 +170,25 @@ class RefundPayment:
             reference, status = answer.provider_refund_reference, answer.status
         except GatewayDeclined as error:
             status, reason = RefundStatus.FAILED, error.reason or "declined"
-        except (GatewayUnavailable, GatewayOutcomeUnknown):
-            raise  # pending: retry with the same key
+        except GatewayUnavailable:
+            raise  # pending, certainly not made: retry with the same key
+        except GatewayOutcomeUnknown:
+            # Pending, and it may have reached the provider: resent only while the provider
+            # surely keeps the key's answer (``REFUND_RESEND_WINDOW``).
+            self._runner.run(
+                RefundMaybeSentCommand(
+                    by=_RECORDER,
+                    idempotency_key=IdempotencyKey(f"{refund.id}:maybe_sent"),
+                    correlation_id=command.correlation_id,
+                    payment_id=payment.id,
+                    refund_id=refund.id,
+                ),
+                action=Actions.RECORD_CHARGE,
+                target=f"payment:{payment.id}",
+                result_type=RefundPaymentResult,
+                body=self._maybe_sent(payment.id, refund.id),
+            )
+            raise
         record = RecordRefundCommand(
             by=_RECORDER,
             idempotency_key=IdempotencyKey(f"{refund.id}:record"),
@@ -220,6 +264,23 @@ class RefundPayment:
                         entry_id=refund.entry_id,
                     ),
                 ),
+            )
+
+        return body
+
+    def _maybe_sent(
+        self, payment_id: PaymentId, refund_id: RefundId
+    ) -> Callable[[PaymentsUnitOfWork], Change[RefundPaymentResult]]:
+        def body(uow: PaymentsUnitOfWork) -> Change[RefundPaymentResult]:
+            payment = uow.payments.lock(payment_id)
+            refund = payment.refund(refund_id)
+            now = self._clock.now()
+            refund.maybe_sent(now)
+            uow.payments.save(payment)
+            return Change(
+                result=RefundPaymentResult(payment=PaymentView.of(payment), refund_id=refund.id, status=refund.status),
+                target=f"payment:{payment.id}",
+                after={"refund_id": refund.id, "maybe_sent_at": (refund.maybe_sent_at or now).isoformat()},
             )
 
         return body

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from attrs import frozen
 
@@ -32,7 +32,7 @@ from core.shared.authorization import Authorizer, Forbidden
 from core.shared.commands import Change, CommandRunner
 from core.shared.errors import DomainError, ErrorCategory, InvalidInput
 from core.shared.events import DomainEvent
-from core.shared.gateways import GatewayDeclined
+from core.shared.gateways import GatewayDeclined, GatewayOutcomeUnknown
 from core.shared.idempotency import IdempotencyKeyReused
 from core.shared.ids import CorrelationId, IdempotencyKey
 from core.shared.money import Money
@@ -80,6 +80,7 @@ class RefundQuestion:
 
     CALL = "call"  # the refund call, sent again with the same key (no answer was recorded)
     STATUS = "status"  # ``refund_status``: the provider accepted it, its outcome is awaited
+    HELD = "held"  # nothing: the call may have reached the provider too long ago to resend it
 
 
 @frozen(kw_only=True)
@@ -108,7 +109,7 @@ class RetryRefundTimerCommand:
 class ResolvedPayment:
     timer_id: str
     payment_id: PaymentId
-    outcome: str  # "resolved" | "retry" | "obsolete"
+    outcome: str  # "resolved" | "retry" | "held" (a refund no longer sent) | "obsolete"
     status: PaymentStatus
     refund_id: RefundId | None = None  # set for a ``payments.refund_retry`` timer
 
@@ -133,7 +134,13 @@ class ResolveUnknownPayments:
     while the refund is PENDING. With no answer recorded (the call was unavailable, its
     answer lost) the call is sent again with the SAME outbound key (``refund_key``), so
     the provider refunds at most once, and its answer recorded as the first call's would
-    be; declined FAILS the refund and books it back to the wallet once. With a reference
+    be; declined FAILS the refund and books it back to the wallet once. Providers keep a
+    key's answer only for a while (Stripe: 24 hours), so a call that may have reached the
+    provider (a lost answer, ``Refund.maybe_sent_at``) is sent again only within
+    ``REFUND_RESEND_WINDOW`` of that: after it the refund is held (stays pending, never
+    sent again), alerted once for a person to check at the provider, and its timer goes on
+    daily without calls. Calls that were certainly not made (unavailable) are resent for as
+    long as it takes. With a reference
     (the provider accepted it: Stripe ``pending``, PayPal ``PENDING``, Adyen "received")
     only a webhook would finish it, and webhooks get lost: the provider is asked
     (``refund_status``) and SUCCEEDED / FAILED applied as a webhook would (booked or
@@ -330,7 +337,7 @@ class ResolveUnknownPayments:
         with self._new_uow() as uow:
             payment = uow.payments.get(payment_id)
         refund = payment.refund(refund_id)
-        answer = self._ask_about_refund(payment, refund) if _pending(refund) else None
+        answer = self._ask_about_refund(payment, refund, self._clock.now()) if _pending(refund) else None
         fire = RetryRefundTimerCommand(
             by=command.by,
             idempotency_key=IdempotencyKey(f"timer:{timer.id}"),
@@ -346,12 +353,15 @@ class ResolveUnknownPayments:
             body=self._refund_body(fire, payment.id, refund.id),
         )
 
-    def _ask_about_refund(self, payment: Payment, refund: Refund) -> RefundAnswer:
-        """Send a refund call that has no answer again, or ask about one the provider
+    def _ask_about_refund(self, payment: Payment, refund: Refund, now: datetime) -> RefundAnswer:
+        """Send a refund call that has no answer again (unless it may have reached the
+        provider too long ago: ``REFUND_RESEND_WINDOW``), or ask about one the provider
         accepted (it has a reference)."""
         gateway = self._router.gateways.get(payment.provider or "")
         if refund.provider_reference is not None:
             return self._refund_status(gateway, refund.provider_reference)
+        if not refund.may_resend(now):
+            return RefundAnswer(asked=RefundQuestion.HELD, error="resend_window_passed")
         return self._retry_refund(gateway, payment, refund)
 
     @staticmethod
@@ -408,6 +418,8 @@ class ResolveUnknownPayments:
             before = payment.status.value
             answer = command.answer
             events: list[DomainEvent] = []
+            if answer.asked == RefundQuestion.CALL and answer.error == GatewayOutcomeUnknown.code:
+                refund.maybe_sent(now)  # it may have reached the provider: resent only within the window
             if answer.status is not None:
                 payment.refund_observed(
                     provider_refund_reference=answer.provider_refund_reference,
@@ -430,12 +442,34 @@ class ResolveUnknownPayments:
                     )
                 )
             step = _step(timer)
-            if _pending(refund):  # (refund_observed may have moved it on)
+            following = refund_retry_timer(payment.id, refund.id, step=step + 1, now=now)
+            if _pending(refund) and refund.provider_reference is None and not refund.may_resend(following.due_at):
+                # The next call would come too late (the provider may have forgotten the
+                # key): never sent again. A person is asked once; the timer goes on daily,
+                # in case a webhook gives the refund a reference to ask about.
+                outcome = "held"
+                uow.timers.schedule(refund_retry_timer(payment.id, refund.id, step=step + 1, now=now, held=True))
+                if "held" not in timer.payload:
+                    events.append(
+                        PaymentAlertRaised.about(
+                            payment.id,
+                            kind=AlertKind.REFUND_UNRESOLVED,
+                            provider=payment.provider or "",
+                            at=now,
+                            summary=(
+                                f"refund {refund.id} of {refund.amount} (payment {payment.id}) is still pending:"
+                                f" its call to {payment.provider} got no answer and is not sent again, as the"
+                                f" provider may have let its idempotency key expire (it could refund twice);"
+                                f" a person must check at {payment.provider} whether it was refunded"
+                            ),
+                        )
+                    )
+            elif _pending(refund):  # (refund_observed may have moved it on)
                 outcome = "retry"
                 events.extend(
                     next_attempt(
                         uow,
-                        refund_retry_timer(payment.id, refund.id, step=step + 1, now=now),
+                        following,
                         step=step,
                         alert=lambda: PaymentAlertRaised.about(
                             payment.id,
