@@ -92,6 +92,7 @@ from core.payments.use_cases.resolve_unknown_payments import ResolveUnknownPayme
 from core.payments.use_cases.routing import Router
 from core.payments.use_cases.start_top_up import StartTopUp
 from core.shared.time import Clock, SystemClock
+from entrypoints.alerts import AlertLog
 from entrypoints.background import Loop
 from entrypoints.payments_setup import PaymentsWiring, ProviderPayoutGateway, build_payments
 from entrypoints.settings import Settings
@@ -245,8 +246,9 @@ class UseCases(containers.DeclarativeContainer):
 
     # Payments (issue 5). ``build`` provides the enabled providers' gateways and webhook
     # verifiers, the routing policy and the breaker from the settings (none by default:
-    # a top-up then answers no_provider_configured). The circuit breakers live in this
-    # process (MemoryRoutingState): advice for routing, never money.
+    # a top-up then answers no_provider_configured). The circuit breakers are shared by
+    # every process through the database (``provider_breakers``; memory for memory://):
+    # advice for routing, never money.
     payment_gateways: providers.Dependency[Any] = providers.Dependency(default=providers.Object({}))
     webhook_verifiers: providers.Dependency[Any] = providers.Dependency(default=providers.Object({}))
     routing_policy: providers.Dependency[RoutingPolicy] = providers.Dependency(
@@ -294,8 +296,12 @@ class UseCases(containers.DeclarativeContainer):
     # delivers them. Add a consumer here and both modes pick it up.
     # The third is escrow's hand-off (issue 5): a payment captured for a milestone funds it.
     # Inline, not a named provider: only handle_event runs it, never an operator.
+    # The fourth writes every payments alert to the log, once (entrypoints.alerts).
     consumers = providers.List(
-        notify_parties, provider_events_consumer, providers.Singleton(FundMilestoneFromCapture, clock=clock)
+        notify_parties,
+        provider_events_consumer,
+        providers.Singleton(FundMilestoneFromCapture, clock=clock),
+        providers.Singleton(AlertLog),
     )
     subscriptions = providers.Singleton(Subscriptions.of, consumers)
     handle_event = providers.Singleton(HandleEvent, new_uow=new_uow, consumers=consumers, clock=clock)
