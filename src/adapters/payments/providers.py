@@ -24,7 +24,7 @@ from .adyen_webhooks import AdyenWebhookVerifier
 from .paypal_gateway import PayPalConfig, PayPalGateway
 from .paypal_rest import PayPalCredentials, PayPalRest
 from .paypal_webhooks import PayPalWebhookVerifier
-from .secrets import Secrets, required, rotating
+from .secrets import Secrets, require_all, required, rotating
 from .stripe_gateway import StripeConfig, StripeGateway
 from .stripe_webhooks import StripeWebhookVerifier
 
@@ -48,7 +48,9 @@ class PayPalProvider:
 
 
 def stripe_provider(secrets: Secrets, *, sandbox: bool, base_url: str | None = None) -> StripeProvider:
-    """Raises SecretMissing, or ValueError when the key does not match ``sandbox``."""
+    """Raises SecretMissing (naming every missing one), or ValueError when the key does not
+    match ``sandbox``."""
+    require_all(secrets, "GIGCORE_STRIPE_API_KEY", "GIGCORE_STRIPE_WEBHOOK_SECRETS")
     config = StripeConfig(api_key=required(secrets, "GIGCORE_STRIPE_API_KEY"), sandbox=sandbox, base_url=base_url)
     return StripeProvider(
         StripeGateway(config), StripeWebhookVerifier(rotating(secrets, "GIGCORE_STRIPE_WEBHOOK_SECRETS"))
@@ -58,6 +60,7 @@ def stripe_provider(secrets: Secrets, *, sandbox: bool, base_url: str | None = N
 def adyen_provider(
     secrets: Secrets, *, sandbox: bool, base_url: str | None = None, report_cache_dir: str | None = None
 ) -> AdyenProvider:
+    require_all(secrets, "GIGCORE_ADYEN_API_KEY", "GIGCORE_ADYEN_MERCHANT_ACCOUNT", "GIGCORE_ADYEN_HMAC_KEYS")
     merchant = required(secrets, "GIGCORE_ADYEN_MERCHANT_ACCOUNT")
     config = AdyenConfig(
         api_key=required(secrets, "GIGCORE_ADYEN_API_KEY"),
@@ -74,6 +77,7 @@ def adyen_provider(
 
 
 def paypal_provider(secrets: Secrets, *, sandbox: bool, base_url: str | None = None) -> PayPalProvider:
+    require_all(secrets, "GIGCORE_PAYPAL_CLIENT_ID", "GIGCORE_PAYPAL_CLIENT_SECRET", "GIGCORE_PAYPAL_WEBHOOK_ID")
     credentials = PayPalCredentials(
         client_id=required(secrets, "GIGCORE_PAYPAL_CLIENT_ID"),
         client_secret=required(secrets, "GIGCORE_PAYPAL_CLIENT_SECRET"),

@@ -107,6 +107,14 @@ def required(secrets: Secrets, name: str) -> str:
     return value
 
 
+def require_all(secrets: Secrets, *names: str) -> None:
+    """Raise SecretMissing naming every one of ``names`` that is not configured now (at
+    start, so a missing webhook secret is found then, not by every delivery's 400)."""
+    missing = [name for name in names if not (secrets.get(name) or "").strip(", ")]
+    if missing:
+        raise SecretMissing(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not configured")
+
+
 def rotating(secrets: Secrets, name: str) -> Callable[[], tuple[str, ...]]:
     """A reader of a comma-separated list secret (several webhook secrets during a
     rotation), read afresh at every call: pass it to a webhook verifier."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -90,3 +91,29 @@ def test_paypal_from_the_environment_charges_and_verifies_its_webhook() -> None:
 def test_a_missing_credential_is_named() -> None:
     with pytest.raises(SecretMissing, match="GIGCORE_PAYPAL_CLIENT_ID"):
         paypal_provider(EnvSecrets({}), sandbox=True)
+
+
+@pytest.mark.parametrize(
+    ("build", "present", "missing"),
+    [
+        (stripe_provider, {"GIGCORE_STRIPE_API_KEY": "sk_test_x"}, ["GIGCORE_STRIPE_WEBHOOK_SECRETS"]),
+        (
+            adyen_provider,
+            {"GIGCORE_ADYEN_API_KEY": "k", "GIGCORE_ADYEN_MERCHANT_ACCOUNT": "M"},
+            ["GIGCORE_ADYEN_HMAC_KEYS"],
+        ),
+        (
+            paypal_provider,
+            {"GIGCORE_PAYPAL_CLIENT_ID": "id"},
+            ["GIGCORE_PAYPAL_CLIENT_SECRET", "GIGCORE_PAYPAL_WEBHOOK_ID"],
+        ),
+    ],
+)
+def test_a_missing_webhook_secret_is_named_at_start_with_every_other_missing_one(
+    build: Any, present: dict[str, str], missing: list[str]
+) -> None:
+    # Found at start, not by every webhook delivery answering 400.
+    with pytest.raises(SecretMissing) as raised:
+        build(EnvSecrets(present), sandbox=True)
+    assert all(name in str(raised.value) for name in missing)
+    assert not any(name in str(raised.value) for name in present)
