@@ -22,12 +22,7 @@ from core.shared.errors import DomainError, ErrorCategory
 from core.shared.gateways import GatewayDeclined, GatewayOutcomeUnknown, GatewayUnavailable
 from core.shared.money import Money
 from core.shared.time import Clock
-from entrypoints.settings import Settings, SettingsError, parse_payment_routes
-
-# How long each provider lets captured funds sit before they must be paid out (Stripe's
-# manual payouts: 90 days outside the US and Thailand); the hold-deadline guard warns
-# before it passes. None: no limit.
-HOLD_LIMITS: Mapping[str, timedelta | None] = {"stripe": timedelta(days=90), "adyen": None, "paypal": None}
+from entrypoints.settings import Settings, SettingsError, parse_hold_days, parse_payment_routes
 
 
 @frozen
@@ -56,6 +51,7 @@ def routing_policy(settings: Settings) -> RoutingPolicy:
     rule's providers in its order; a provider listed by several matching rules takes its
     first place. Raises SettingsError for an unknown payment method."""
     rules = parse_payment_routes(settings.payment_routes)
+    holds = parse_hold_days(settings.payment_hold_days)  # the provider's hold limit on each route
     known = {m.value: m for m in PaymentMethod}
     routes: list[Route] = []
     for index, rule in enumerate(rules):
@@ -72,7 +68,7 @@ def routing_policy(settings: Settings) -> RoutingPolicy:
                     currencies=frozenset({rule.currency}) if rule.currency else frozenset(),
                     countries=frozenset({rule.country}) if rule.country else frozenset(),
                     methods=frozenset({known[rule.method]}) if rule.method else frozenset(),
-                    hold_limit=HOLD_LIMITS.get(provider),
+                    hold_limit=timedelta(days=holds[provider]) if provider in holds else None,
                 )
             )
     return RoutingPolicy(routes=tuple(routes))

@@ -107,6 +107,24 @@ DEFAULT_PAYMENT_ROUTES = "EUR=stripe,adyen,paypal;USD=stripe,paypal,adyen;*=stri
 _ROUTE_KEY = re.compile(r"^(\*|[A-Z]{3})(?:/(\*|[A-Z]{2})(?:/(\*|[a-z_]{1,32}))?)?$")
 
 
+def parse_hold_days(text: str) -> dict[str, int]:
+    """``stripe=90,adyen=30`` -> {provider: days}; empty: no limits. Raises ValueError."""
+    limits: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, days = part.partition("=")
+        name = name.strip()
+        if not sep or name not in PAYMENT_PROVIDERS or name in limits or not days.strip().isdigit():
+            raise ValueError(f"must be provider=days,… with distinct providers among {', '.join(PAYMENT_PROVIDERS)}")
+        if not 1 <= int(days) <= 3650:
+            raise ValueError("each limit is 1 to 3650 days")
+        limits[name] = int(days)
+    return limits
+
+
+def _hold_days(_inst: object, _attr: object, value: str) -> None:
+    parse_hold_days(value)
+
+
 @frozen
 class PaymentRouteRule:
     """One row of ``GIGCORE_PAYMENT_ROUTES``: None matches anything."""
@@ -194,6 +212,10 @@ class Settings:
     paypal_base_url: str = attrs.field(default="", validator=_url_with_scheme("http", "https"))
     # Where Adyen's closed settlement report batches are kept between runs (empty: in memory).
     adyen_report_cache_dir: str = ""
+    # How long each provider lets captured funds sit before they must be paid out, for the
+    # platform's account: Stripe's manual payouts allow 90 days in most countries (2 years
+    # in the US, 10 days in Thailand); the hold-deadline guard warns before it passes.
+    payment_hold_days: str = attrs.field(default="stripe=90", validator=_hold_days)
     payments_breaker_failures: int = attrs.field(default=3, validator=_between(1, 100))
     payments_breaker_cooldown_seconds: int = attrs.field(default=30, validator=_between(1, 3600))
     # Background work (issue 4). No broker URL: the embedded mode (events handled in-process).

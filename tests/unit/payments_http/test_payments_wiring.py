@@ -149,3 +149,14 @@ def test_a_failing_round_does_not_keep_the_others_from_running() -> None:
     with pytest.raises(DependencyUnavailable):
         scheduler.tick()
     assert calls == ["escrow", "payments.capture", "payments.resolve", "payments.hold_deadline"]
+
+
+def test_hold_limits_come_from_the_settings_per_provider() -> None:
+    policy = routing_policy(Settings(payment_hold_days="stripe=10,paypal=30"))
+    stripe, paypal, adyen = policy.route("stripe"), policy.route("paypal"), policy.route("adyen")
+    assert stripe is not None and stripe.hold_limit == timedelta(days=10)
+    assert paypal is not None and paypal.hold_limit == timedelta(days=30)
+    assert adyen is not None and adyen.hold_limit is None
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"GIGCORE_PAYMENT_HOLD_DAYS": "stripe=0,bank=3"})
+    assert "GIGCORE_PAYMENT_HOLD_DAYS" in " ".join(raised.value.problems)
