@@ -9,8 +9,11 @@ rounds (payments: ``payments.capture`` of authorised payments, the janitor's
 ``payments.resolve`` look-ups and the ``payments.hold_deadline`` guard; see
 ``payments_rounds``). Running it in several
 processes at once is safe: pollers skip the timers another one is firing, and a timer
-fires once however often it is delivered. A failed round is logged and retried at the
-next tick, and never keeps the other rounds from running; the thread never dies of it.
+fires once however often it is delivered. A timer whose handler fails is logged and
+postponed by ``FAILED_TIMER_RETRY`` (``core.shared.timers``), so the batches behind it
+still fire in the same tick, and it is tried again then. A failed round is logged and
+retried at the next tick, and never keeps the other rounds from running; the thread never
+dies of it.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ _log = structlog.get_logger("gigcore.timers")
 @frozen
 class RoundResult:
     fired: int
-    failed: tuple[str, ...]  # timer ids that stay due
+    failed: tuple[str, ...]  # timer ids whose handler failed (postponed by their firer)
 
 
 @frozen
@@ -144,14 +147,18 @@ class TimerScheduler:
 
     def _run_round(self, timer_round: TimerRound) -> int:
         fired = 0
+        failed: set[str] = set()
         for _ in range(MAX_BATCHES_PER_TICK):
             result = timer_round.fire(correlation_id(None), BATCH)
             fired += result.fired
             if result.failed and timer_round.name != "escrow":  # escrow's are logged one by one
-                _log.warning("timers failed; they stay due", round=timer_round.name, timer_ids=list(result.failed))
-            # A full batch of fired timers may have more behind it; failed ones stay due and
-            # would come first again, so a batch with failures ends the round.
-            if result.fired < BATCH or result.failed or self._stopping.is_set():
+                _log.warning("timers failed; postponed", round=timer_round.name, timer_ids=list(result.failed))
+            # A full batch may have more behind it. Failed timers are postponed, so the next
+            # batch is the ones behind them; one that comes back failed again could not be
+            # postponed (the database is down) and would come first every time: the round ends.
+            again = failed.intersection(result.failed)
+            failed.update(result.failed)
+            if result.fired + len(result.failed) < BATCH or again or self._stopping.is_set():
                 break
         return fired
 
@@ -159,5 +166,5 @@ class TimerScheduler:
         command = FireDueTimersCommand(by=TIMERS_ACTOR, correlation_id=correlation, limit=limit)
         result = self._use_case()(command)
         for failure in result.failed:
-            _log.warning("timer failed; it stays due", timer_id=failure.timer_id, kind=failure.kind, code=failure.code)
+            _log.warning("timer failed; postponed", timer_id=failure.timer_id, kind=failure.kind, code=failure.code)
         return RoundResult(fired=len(result.fired), failed=tuple(f.timer_id for f in result.failed))

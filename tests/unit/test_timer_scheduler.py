@@ -8,10 +8,11 @@ from collections.abc import Callable
 
 import pytest
 
-from core.escrow.domain import ContractId, MilestoneId, MilestoneStatus
-from core.escrow.use_cases.fire_due_timers import FireDueTimersCommand, FireDueTimersResult
+from core.escrow.domain import ContractId, MilestoneId, MilestoneStatus, TimerKinds
+from core.escrow.use_cases.fire_due_timers import FireDueTimersCommand, FireDueTimersResult, TimerFailure
 from core.shared.actor import Persona
 from core.shared.errors import DependencyUnavailable
+from core.shared.timers import FAILED_TIMER_RETRY, Timer
 from entrypoints.timer_scheduler import BATCH, TIMERS_ACTOR, TimerScheduler
 from tests.unit.escrow.world import EscrowWorld, days
 
@@ -59,6 +60,38 @@ def test_a_tick_goes_on_while_batches_come_back_full() -> None:
 
     assert TimerScheduler(lambda: fire, interval_seconds=60).tick() == 2 * BATCH + 7
     assert calls == [BATCH] * 3
+
+
+def test_one_tick_gets_past_more_failing_timers_than_a_batch() -> None:
+    """Failed timers are postponed, so the round goes on to the batch behind them."""
+    world = EscrowWorld.in_memory()
+    [(contract_id, _)] = submitted(world)
+    failing = [Timer.new(TimerKinds.AUTO_RELEASE, world.now(), {}) for _ in range(BATCH + 1)]  # malformed
+    with world.runtime.new_unit_of_work() as uow:
+        for timer in failing:
+            uow.timers.schedule(timer)
+        uow.commit()
+    world.clock.advance(days(1))
+    assert TimerScheduler(world.runtime.use_cases.fire_due_timers, interval_seconds=60).tick() == 1
+    assert status(world, contract_id) is MilestoneStatus.RELEASED
+    with world.runtime.new_unit_of_work() as uow:
+        assert uow.timers.due(world.now(), kinds={TimerKinds.AUTO_RELEASE}, limit=500) == []
+        later = uow.timers.due(world.now() + FAILED_TIMER_RETRY, kinds={TimerKinds.AUTO_RELEASE}, limit=500)
+    assert {t.id for t in later} == {t.id for t in failing}
+
+
+def test_a_round_whose_failures_come_back_ends() -> None:
+    """Failed timers that could not be postponed come first again: the round stops there
+    rather than fire them batch after batch."""
+    calls: list[int] = []
+    same = tuple(TimerFailure(timer_id=f"tmr_{n}", kind="escrow.clearing", code="x") for n in range(BATCH))
+
+    def fire(command: FireDueTimersCommand) -> FireDueTimersResult:
+        calls.append(command.limit)
+        return FireDueTimersResult(fired=(), failed=same)
+
+    assert TimerScheduler(lambda: fire, interval_seconds=60).tick() == 0
+    assert calls == [BATCH, BATCH]
 
 
 def test_the_thread_fires_due_timers_until_stopped() -> None:

@@ -620,6 +620,18 @@ class _Timers(_Part):
 
         self._uow.on_rollback(undo)
 
+    def postpone(self, timer_id: str, *, until: datetime) -> None:
+        row = self._s.timers.get(timer_id)
+        if row is None or row.fired_at is not None:
+            return
+        previous = row.timer
+        row.timer = attrs.evolve(previous, due_at=until)
+
+        def undo() -> None:
+            row.timer = previous
+
+        self._uow.on_rollback(undo)
+
 
 class _OutboxFeed(_Part):
     def pending(self, *, limit: int) -> list[EventEnvelope]:

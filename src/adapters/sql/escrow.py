@@ -145,6 +145,11 @@ class EscrowStatements:
             .where(tm.c.id == bindparam("t_id"), tm.c.fired_at.is_(None))
             .values(fired_at=bindparam("t_fired_at", type_=tm.c.fired_at.type), outcome=bindparam("t_outcome"))
         )
+        self.postpone_timer = (
+            tm.update()
+            .where(tm.c.id == bindparam("t_id"), tm.c.fired_at.is_(None))
+            .values(due_at=bindparam("t_due_at", type_=tm.c.due_at.type))
+        )
 
     def _insert_or_skip(self, table: Table) -> Insert:
         """INSERT … ON CONFLICT DO NOTHING (see ``unit_of_work``)."""
@@ -479,3 +484,8 @@ class SqlTimers(_Repository):
         )
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"timer {timer_id}")
+
+    @translated
+    def postpone(self, timer_id: str, *, until: datetime) -> None:
+        # No row changed: fired or unknown, nothing to move (PostgreSQL waits for a holder).
+        self._writing("timers.postpone").execute(self._s.postpone_timer, {"t_id": timer_id, "t_due_at": until})

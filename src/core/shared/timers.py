@@ -6,25 +6,31 @@ Firing is at least once; a handler makes its effect once by claiming the timer i
 own transaction (``Timers.claim``) and marking it fired there, under the idempotency key
 ``timer:<id>`` (see ``escrow.use_cases.fire_due_timers``). A timer whose subject moved on
 is marked fired with the outcome ``obsolete``: it is never an error to retry forever.
+A timer whose handler fails is postponed by ``FAILED_TIMER_RETRY`` (``postpone_failed``), so
+the timers behind it still fire and it is tried again then.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
-from datetime import datetime
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Protocol
+from typing import Protocol, Self
 
 from attrs import field, frozen
 
-from core.shared.errors import InvalidInput
+from core.shared.errors import DomainError, InvalidInput
 from core.shared.ids import new_id
 
 TimerPayload = Mapping[str, str | int]
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")  # "<context>.<what>", as actions are named
 OBSOLETE = "obsolete"  # the outcome of a timer whose subject moved on before it fired
+# How long a timer whose handler failed steps aside: fixed (a backoff growing with the
+# failures would need a counter stored with the timer), short enough that a passing
+# failure costs little, long enough that a permanent one does not keep a poller busy.
+FAILED_TIMER_RETRY = timedelta(minutes=5)
 
 
 def _kind(_inst: object, _attr: object, value: str) -> None:
@@ -100,3 +106,35 @@ class Timers(Protocol):
         """Record that the claimed timer fired, with a short outcome (``released``,
         ``obsolete``…); it is never due again."""
         ...
+
+    def postpone(self, timer_id: str, *, until: datetime) -> None:
+        """Move an unfired timer's due time to ``until`` (an aware datetime): a failed
+        timer steps aside so the ones behind it fire, and is tried again then. A fired or
+        unknown timer: nothing. Waits for a transaction that holds the timer."""
+        ...
+
+
+class TimersUnitOfWork(Protocol):
+    """The part of a context's unit of work ``postpone_failed`` needs."""
+
+    @property
+    def timers(self) -> Timers: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+def postpone_failed(new_uow: Callable[[], TimersUnitOfWork], timer_id: str, *, now: datetime) -> None:
+    """Postpone a timer whose handler failed by ``FAILED_TIMER_RETRY``, in its own unit of
+    work, so a timer failing for good cannot keep the ones due after it from firing
+    (pollers take the oldest first). If that fails too (the database is down), the timer
+    stays due as it was, and is tried again at the next poll."""
+    try:
+        with new_uow() as uow:
+            uow.timers.postpone(timer_id, until=now + FAILED_TIMER_RETRY)
+            uow.commit()
+    except DomainError:  # DependencyUnavailable, ConcurrentUpdate: left due
+        pass

@@ -302,7 +302,7 @@ def timers_fire(
         if done.fired or done.failed:
             _err(f"{name}: {done.fired} fired, {len(done.failed)} failed")
     if failed:
-        _err(f"{failed} timer(s) failed and stay due; they are tried again next time")
+        _err(f"{failed} timer(s) failed; they are postponed and tried again later")
 
 
 @exports_app.command("journal")

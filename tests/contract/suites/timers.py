@@ -84,6 +84,42 @@ class TimersContract:
         with make_uow() as uow:
             assert uow.timers.claim(timer.id) is None
 
+    def test_postponing_moves_an_unfired_timer_behind_the_others(self, make_uow: MakeUow) -> None:
+        failing, behind = a_timer(1, n=7), a_timer(2)
+        schedule(make_uow, failing, behind)
+        with make_uow() as uow:
+            uow.timers.postpone(failing.id, until=T0 + timedelta(minutes=30))
+            uow.commit()
+        assert due_ids(make_uow, minutes=29) == [behind.id]
+        assert due_ids(make_uow, minutes=30) == [behind.id, failing.id]
+        with make_uow() as uow:
+            claimed = uow.timers.claim(failing.id)
+        assert claimed is not None
+        assert fields(claimed) == (failing.id, KIND, T0 + timedelta(minutes=30), {"n": 7})
+
+    def test_postponing_a_fired_or_unknown_timer_does_nothing(self, make_uow: MakeUow) -> None:
+        fired = a_timer(1)
+        schedule(make_uow, fired)
+        with make_uow() as uow:
+            assert uow.timers.claim(fired.id) is not None
+            uow.timers.mark_fired(fired.id, at=T0, outcome="released")
+            uow.commit()
+        with make_uow() as uow:
+            uow.timers.postpone(fired.id, until=T0 - timedelta(minutes=5))
+            uow.timers.postpone("tmr_missing", until=T0)
+            uow.commit()
+        assert due_ids(make_uow) == []
+        with make_uow() as uow:
+            assert uow.timers.claim(fired.id) is None
+            assert uow.timers.claim("tmr_missing") is None
+
+    def test_leaving_without_commit_keeps_the_due_time(self, make_uow: MakeUow) -> None:
+        timer = a_timer(1)
+        schedule(make_uow, timer)
+        with make_uow() as uow:
+            uow.timers.postpone(timer.id, until=T0 + timedelta(days=1))
+        assert due_ids(make_uow, minutes=1) == [timer.id]
+
     def test_an_unknown_timer_cannot_be_claimed(self, make_uow: MakeUow) -> None:
         with make_uow() as uow:
             assert uow.timers.claim("tmr_missing") is None

@@ -3,7 +3,7 @@ clearing, and the same timer fired twice having one effect."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ from core.shared.authorization import Forbidden
 from core.shared.errors import InvalidInput
 from core.shared.ids import IdempotencyKey, correlation_id
 from core.shared.money import Money
-from core.shared.timers import Timer
+from core.shared.timers import FAILED_TIMER_RETRY, Timer
 from tests.unit.escrow.world import TIMERS, EscrowWorld, days, ids
 
 HOUR = timedelta(hours=1)
@@ -153,7 +153,7 @@ def test_the_same_timer_fired_twice_has_one_effect(world: EscrowWorld, client: A
     assert world.milestone(client, cid, 1).submissions == 1
 
 
-def test_a_failing_timer_is_reported_stays_due_and_does_not_block_the_others(
+def test_a_failing_timer_is_reported_postponed_and_does_not_block_the_others(
     world: EscrowWorld, client: Actor, provider: Actor
 ) -> None:
     cid, (mid,) = ids(world.contract(client, provider, 10_000, due_in=days(1)))
@@ -175,7 +175,10 @@ def test_a_failing_timer_is_reported_stays_due_and_does_not_block_the_others(
     result = world.jump(days(1))
     assert [(f.timer_id, f.code) for f in result.failed] == [(bogus.id, "insufficient_funds")]
     assert [f.outcome for f in result.fired] == ["expired"]
-    assert [f.timer_id for f in world.fire().failed] == [bogus.id]  # still due: retried, still refused
+    assert world.fire().failed == ()  # postponed: it stepped aside
+    world.clock.advance(FAILED_TIMER_RETRY - timedelta(seconds=1))
+    assert world.fire().failed == ()
+    assert [f.timer_id for f in world.jump(timedelta(seconds=1)).failed] == [bogus.id]  # retried, still refused
     assert world.earnings(provider).available == eur(0)
 
 
@@ -216,3 +219,39 @@ def test_a_timer_whose_handler_breaks_does_not_stall_the_others(
     result = world.jump(days(20))  # the deadline (day 3) is older than the auto-release (day 14)
     assert [f.code for f in result.failed] == ["internal_error"]
     assert world.milestone(client, contract_id, 1).status is MilestoneStatus.RELEASED
+
+
+def test_more_failing_timers_than_a_batch_do_not_starve_the_ones_behind_them(
+    world: EscrowWorld, client: Actor, provider: Actor
+) -> None:
+    """Failing timers (refused and broken) step aside, so the batches the scheduler asks
+    for next reach the good timer; they are due again after ``FAILED_TIMER_RETRY``."""
+    cid, _ = ids(world.contract(client, provider, 10_000, due_in=days(1)))
+    refused = [
+        Timer.new(
+            TimerKinds.CLEARING,
+            world.now(),
+            {"release_id": f"rel_{n}", "payee_id": provider.id, "currency": "EUR", "net_minor": 5},
+        )
+        for n in range(60)
+    ]  # clears money that was never released: the ledger refuses
+    broken = [Timer.new(TimerKinds.AUTO_RELEASE, world.now(), {"contract_id": cid}) for _ in range(41)]  # malformed
+    with world.runtime.new_unit_of_work() as uow:
+        for timer in refused + broken:
+            uow.timers.schedule(timer)
+        uow.commit()
+    world.clock.advance(days(1))
+    fire = world.uc.fire_due_timers()
+    first = fire(FireDueTimersCommand(by=TIMERS, correlation_id=correlation_id(None), limit=100))
+    assert (len(first.fired), len(first.failed)) == (0, 100)
+    second = fire(FireDueTimersCommand(by=TIMERS, correlation_id=correlation_id(None), limit=100))
+    assert [f.outcome for f in second.fired] == ["expired"]
+    assert {f.code for f in first.failed + second.failed} == {"insufficient_funds", "internal_error"}
+    assert world.milestone(client, cid, 1).status is MilestoneStatus.EXPIRED
+
+    def due_failing(now: datetime) -> set[str]:
+        with world.runtime.new_unit_of_work() as uow:
+            return {t.id for t in uow.timers.due(now, kinds={TimerKinds.CLEARING, TimerKinds.AUTO_RELEASE}, limit=500)}
+
+    assert due_failing(world.now() + FAILED_TIMER_RETRY - timedelta(seconds=1)) == set()
+    assert due_failing(world.now() + FAILED_TIMER_RETRY) == {t.id for t in refused + broken}

@@ -207,3 +207,25 @@ def test_the_payer_back_before_the_approval_webhook_is_looked_up_then_captured()
     assert back.status is PaymentStatus.CAPTURED
     assert gateway.captures == [reference]
     assert world.wallet_balance(alice) == 800
+
+
+def test_a_malformed_capture_timer_is_postponed_and_never_stalls_the_others() -> None:
+    from core.payments.domain import TimerKinds
+    from core.shared.timers import FAILED_TIMER_RETRY, Timer
+
+    world = PaymentsWorld()
+    with world.uow() as uow:
+        uow.timers.schedule(
+            Timer(id="tmr_capture_broken", kind=TimerKinds.CAPTURE, due_at=world.clock.now(), payload={"step": 0})
+        )
+        uow.commit()
+    payment_id, _ = authorised(world)
+
+    result = world.run_captures()
+
+    assert result.failed == ("tmr_capture_broken",)
+    assert [f.outcome for f in result.fired] == ["captured"]
+    assert world.payment(payment_id).status is PaymentStatus.CAPTURED
+    assert world.run_captures().failed == ()  # stepped aside ...
+    world.clock.advance(FAILED_TIMER_RETRY)
+    assert world.run_captures().failed == ("tmr_capture_broken",)  # ... and tried again later

@@ -11,15 +11,16 @@ from dependency_injector import providers
 
 from adapters.payments.secrets import EnvSecrets
 from core.escrow.use_cases.fire_due_timers import FireDueTimersCommand, FireDueTimersResult
-from core.payments.domain import PaymentMethod, PaymentStatus, Route, RoutingPolicy
+from core.payments.domain import PaymentMethod, PaymentStatus, Route, RoutingPolicy, TimerKinds
 from core.payments.use_cases.start_top_up import StartTopUpCommand
 from core.shared.errors import DependencyUnavailable
 from core.shared.ids import correlation_id
 from core.shared.money import Currency, Money
+from core.shared.timers import FAILED_TIMER_RETRY, Timer
 from entrypoints.container import build, build_in_memory
 from entrypoints.payments_setup import ProviderPayoutGateway, build_payments, routing_policy
 from entrypoints.settings import Settings, SettingsError
-from entrypoints.timer_scheduler import TimerScheduler, payments_rounds, scheduler_for
+from entrypoints.timer_scheduler import BATCH, TimerScheduler, payments_rounds, scheduler_for
 from tests.unit.core.world import World, key
 from tests.unit.payments.fakes import FakePaymentGateway
 
@@ -133,6 +134,59 @@ def test_the_scheduler_fires_the_janitor_for_a_payment_whose_answer_was_lost() -
     with world.runtime.new_unit_of_work() as uow:
         assert uow.payments.get(view.payment_id).status is PaymentStatus.CAPTURED
     assert len(gateway.charges) == 1
+
+
+@pytest.mark.parametrize("failing_kind", [TimerKinds.RESOLVE, TimerKinds.REFUND_RETRY])
+def test_timers_failing_for_good_do_not_starve_the_janitor(failing_kind: str) -> None:
+    """More timers than a batch fail (their payment does not exist) before a good one is
+    due: each is postponed by FAILED_TIMER_RETRY, so the same tick reaches the good one."""
+    world, gateway = world_with_gateway()
+    failing = [
+        Timer.new(failing_kind, world.clock.now(), {"payment_id": f"pay_missing_{n}", "refund_id": "ref_x"})
+        for n in range(BATCH + 1)
+    ]
+    with world.runtime.new_unit_of_work() as uow:
+        for timer in failing:
+            uow.timers.schedule(timer)
+        uow.commit()
+    gateway.lose_answers = 1
+    view = world.uc.start_top_up()(
+        StartTopUpCommand(
+            by=world.user("cleo"),
+            idempotency_key=key(),
+            correlation_id=correlation_id(None),
+            amount=Money.of(900, "EUR"),
+            method=PaymentMethod.CARD,
+            country="NL",
+            payment_token="tok",
+        )
+    )
+    world.clock.advance(timedelta(minutes=2))
+    assert scheduler_for(world.runtime.use_cases, interval_seconds=60).tick() == 1  # the good resolve timer
+    with world.runtime.new_unit_of_work() as uow:
+        assert uow.payments.get(view.payment_id).status is PaymentStatus.CAPTURED
+        retry_at = world.clock.now() + FAILED_TIMER_RETRY
+        assert uow.timers.due(retry_at - timedelta(seconds=1), kinds={failing_kind}, limit=500) == []
+        again = uow.timers.due(retry_at, kinds={failing_kind}, limit=500)
+    assert {t.id for t in again} == {t.id for t in failing}
+
+
+def test_failing_capture_and_hold_deadline_timers_are_postponed() -> None:
+    world, _gateway = world_with_gateway()
+    kinds = (TimerKinds.CAPTURE, TimerKinds.HOLD_DEADLINE)
+    failing = [
+        Timer.new(kind, world.clock.now(), {"payment_id": f"pay_missing_{n}"}) for n in range(3) for kind in kinds
+    ]
+    with world.runtime.new_unit_of_work() as uow:
+        for timer in failing:
+            uow.timers.schedule(timer)
+        uow.commit()
+    results = {r.name: r.fire(correlation_id(None), BATCH) for r in payments_rounds(world.runtime.use_cases)}
+    assert len(results["payments.capture"].failed) == len(results["payments.hold_deadline"].failed) == 3
+    with world.runtime.new_unit_of_work() as uow:
+        assert uow.timers.due(world.clock.now(), kinds=kinds, limit=10) == []
+        again = uow.timers.due(world.clock.now() + FAILED_TIMER_RETRY, kinds=kinds, limit=10)
+    assert {t.id for t in again} == {t.id for t in failing}
 
 
 def test_a_failing_round_does_not_keep_the_others_from_running() -> None:

@@ -14,6 +14,7 @@ from core.shared.authorization import Authorizer, Forbidden
 from core.shared.errors import DomainError, ErrorCategory, InvalidInput
 from core.shared.ids import CorrelationId, IdempotencyKey
 from core.shared.time import Clock
+from core.shared.timers import postpone_failed
 
 MAX_BATCH = 1_000
 
@@ -29,7 +30,7 @@ class FireDueTimersCommand:
 class TimerFailure:
     timer_id: str
     kind: str
-    code: str  # the error's code; the timer stays due and is tried again next time
+    code: str  # the error's code; the timer is postponed and tried again then
 
 
 @frozen(kw_only=True)
@@ -46,9 +47,11 @@ class FireDueTimers:
     audited, in its own transaction) with the idempotency key ``timer:<id>``, and is
     claimed and marked fired in that transaction: delivering the same timer twice (two
     workers, a retry after a crash) has one effect. A timer whose milestone moved on is
-    fired with the outcome ``obsolete``. A timer whose handler fails with a domain error
-    is reported in ``failed`` and stays due; the others still fire. This driver itself
-    changes nothing, so it is not audited; the timers it fires are.
+    fired with the outcome ``obsolete``. A timer whose handler fails (a domain error, or a
+    bug) is reported in ``failed`` and postponed by ``FAILED_TIMER_RETRY`` in its own
+    transaction, so it steps aside: the others, and the next batch, still fire, and it is
+    tried again then (if the postponing fails too, it stays due as it was). This driver
+    itself changes nothing else, so it is not audited; the timers it fires are.
 
     Raises Forbidden (the actor may not fire timers), InvalidInput (``limit``), and
     DependencyUnavailable (the batch stops; retry)."""
@@ -88,6 +91,8 @@ class FireDueTimers:
                 if error.category is ErrorCategory.UNAVAILABLE:
                     raise
                 failed.append(TimerFailure(timer_id=timer.id, kind=timer.kind, code=error.code))
+                postpone_failed(self._new_uow, timer.id, now=self._clock.now())
             except Exception:  # a bug in one timer must not stall every timer behind it
                 failed.append(TimerFailure(timer_id=timer.id, kind=timer.kind, code="internal_error"))
+                postpone_failed(self._new_uow, timer.id, now=self._clock.now())
         return FireDueTimersResult(fired=tuple(fired), failed=tuple(failed))

@@ -49,7 +49,7 @@ from core.shared.idempotency import IdempotencyKeyReused
 from core.shared.ids import CorrelationId, IdempotencyKey
 from core.shared.money import Money
 from core.shared.time import Clock
-from core.shared.timers import OBSOLETE
+from core.shared.timers import OBSOLETE, postpone_failed
 
 MAX_BATCH = 1_000
 # A capture's answer applies to an AUTHORIZED payment; the payer's return may also find the
@@ -116,7 +116,7 @@ class CaptureOutcome:
 @frozen(kw_only=True)
 class CaptureDuePaymentsResult:
     fired: tuple[CaptureOutcome, ...]
-    failed: tuple[str, ...]  # timer ids whose handler failed; they stay due
+    failed: tuple[str, ...]  # timer ids whose handler failed; postponed (FAILED_TIMER_RETRY)
 
 
 class CapturePayment:
@@ -133,7 +133,9 @@ class CapturePayment:
        was captured) and then FAILS the payment; no answer leaves it AUTHORIZED for the
        next timer (same key). A timer that finds the payment still AUTHORIZED after its
        attempt schedules the next one (``resolve_delay``); reaching the daily step raises
-       one alert.
+       one alert. A timer whose handler fails with a domain error (its payment is gone,
+       say) is reported in ``failed`` and postponed by ``FAILED_TIMER_RETRY``, so the
+       timers behind it still fire (if the postponing fails too, it stays due as it was).
 
     The payer's request is audited and idempotent like every command (a replay answers the
     payment as it is now). Raises Forbidden, PaymentNotFound, InvalidInput (``limit``) and
@@ -249,6 +251,10 @@ class CapturePayment:
                 if error.category is ErrorCategory.UNAVAILABLE and error.code == "dependency_unavailable":
                     raise
                 failed.append(timer.id)
+                postpone_failed(self._new_uow, timer.id, now=self._clock.now())
+            except Exception:  # a bug in one timer (a malformed payload) must not stall the others
+                failed.append(timer.id)
+                postpone_failed(self._new_uow, timer.id, now=self._clock.now())
         return CaptureDuePaymentsResult(fired=tuple(fired), failed=tuple(failed))
 
     # -- the call and its record -------------------------------------------------------------

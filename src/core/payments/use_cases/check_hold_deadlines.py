@@ -12,7 +12,7 @@ from core.shared.commands import Change, CommandRunner
 from core.shared.errors import DomainError, InvalidInput
 from core.shared.ids import CorrelationId, IdempotencyKey
 from core.shared.time import Clock
-from core.shared.timers import OBSOLETE, Timer
+from core.shared.timers import OBSOLETE, Timer, postpone_failed
 
 MAX_BATCH = 1_000
 
@@ -42,7 +42,7 @@ class HoldDeadlineChecked:
 @frozen(kw_only=True)
 class CheckHoldDeadlinesResult:
     checked: tuple[HoldDeadlineChecked, ...]
-    failed: tuple[str, ...]
+    failed: tuple[str, ...]  # timer ids whose handler failed; postponed (FAILED_TIMER_RETRY)
 
 
 class CheckHoldDeadlines:
@@ -52,7 +52,9 @@ class CheckHoldDeadlines:
     that warning period before it. When the timer fires and the payment still holds money
     (not fully refunded), a PaymentAlertRaised (hold_deadline_approaching) names the
     payment, its milestone and the deadline, so the escrow is released or refunded in
-    time. Each timer fires once (key ``timer:<id>``). Raises Forbidden, InvalidInput."""
+    time. Each timer fires once (key ``timer:<id>``); one whose handler fails is reported
+    in ``failed`` and postponed by ``FAILED_TIMER_RETRY``, so the ones behind it still
+    fire. Raises Forbidden, InvalidInput."""
 
     def __init__(self, new_uow: Callable[[], PaymentsUnitOfWork], authorizer: Authorizer, clock: Clock) -> None:
         self._new_uow = new_uow
@@ -88,6 +90,10 @@ class CheckHoldDeadlines:
                 )
             except DomainError:
                 failed.append(timer.id)
+                postpone_failed(self._new_uow, timer.id, now=self._clock.now())
+            except Exception:  # a bug in one timer (a malformed payload) must not stall the others
+                failed.append(timer.id)
+                postpone_failed(self._new_uow, timer.id, now=self._clock.now())
         return CheckHoldDeadlinesResult(checked=tuple(checked), failed=tuple(failed))
 
     def _body(

@@ -37,7 +37,7 @@ from core.shared.idempotency import IdempotencyKeyReused
 from core.shared.ids import CorrelationId, IdempotencyKey
 from core.shared.money import Money
 from core.shared.time import Clock
-from core.shared.timers import OBSOLETE, Timer
+from core.shared.timers import OBSOLETE, Timer, postpone_failed
 
 MAX_BATCH = 1_000
 # A provider that has no record of a charge this long after we created it never got it
@@ -117,7 +117,7 @@ class ResolvedPayment:
 @frozen(kw_only=True)
 class ResolveUnknownPaymentsResult:
     resolved: tuple[ResolvedPayment, ...]
-    failed: tuple[str, ...]  # timer ids whose handler failed; they stay due
+    failed: tuple[str, ...]  # timer ids whose handler failed; postponed (FAILED_TIMER_RETRY)
 
 
 class ResolveUnknownPayments:
@@ -148,7 +148,10 @@ class ResolveUnknownPayments:
     asked (Adyen): next step on the same schedule, alerted once at the daily step.
 
     Each timer is fired as its own command (key ``timer:<id>``, audited, claimed in its
-    transaction), the lookup happening between two transactions. Raises Forbidden,
+    transaction), the lookup happening between two transactions. A timer whose handler
+    fails with a domain error (its payment is gone, say) is reported in ``failed`` and
+    postponed by ``FAILED_TIMER_RETRY`` in its own transaction, so the timers behind it
+    still fire (if the postponing fails too, it stays due as it was). Raises Forbidden,
     InvalidInput (``limit``) and DependencyUnavailable.
     """
 
@@ -190,6 +193,10 @@ class ResolveUnknownPayments:
                 if error.category is ErrorCategory.UNAVAILABLE and error.code == "dependency_unavailable":
                     raise
                 failed.append(timer.id)
+                postpone_failed(self._new_uow, timer.id, now=self._clock.now())
+            except Exception:  # a bug in one timer (a malformed payload) must not stall the others
+                failed.append(timer.id)
+                postpone_failed(self._new_uow, timer.id, now=self._clock.now())
         return ResolveUnknownPaymentsResult(resolved=tuple(resolved), failed=tuple(failed))
 
     def _fire(self, timer: Timer, command: ResolveUnknownPaymentsCommand) -> ResolvedPayment:
