@@ -65,13 +65,19 @@ def capture_timer(payment_id: str, *, step: int, now: datetime) -> Timer:
 
 
 def next_attempt(
-    uow: PaymentsUnitOfWork, timer: Timer, *, step: int, alert: Callable[[], DomainEvent]
+    uow: PaymentsUnitOfWork,
+    timer: Timer,
+    *,
+    step: int,
+    alert: Callable[[], DomainEvent],
+    patient_days: int = 0,
 ) -> list[DomainEvent]:
     """Schedule attempt ``step + 1`` (``timer``) of a retried provider call (the janitor's
     look-ups and refund retries, captures); the alert, once, when that attempt is the first
-    on the daily step of the schedule (``RESOLVE_BACKOFF``)."""
+    on the daily step of the schedule (``RESOLVE_BACKOFF``), or ``patient_days`` daily
+    attempts later (payments that take days by nature)."""
     uow.timers.schedule(timer)
-    return [alert()] if step + 1 == len(RESOLVE_BACKOFF) - 1 else []
+    return [alert()] if step + 1 == len(RESOLVE_BACKOFF) - 1 + patient_days else []
 
 
 def _event_id() -> EventId:

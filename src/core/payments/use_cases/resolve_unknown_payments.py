@@ -12,6 +12,7 @@ from core.payments.domain import (
     Payment,
     PaymentAlertRaised,
     PaymentId,
+    PaymentMethod,
     PaymentStatus,
     ProviderStatus,
     Refund,
@@ -44,6 +45,10 @@ MAX_BATCH = 1_000
 # (searching by our id lags behind a little at some providers: Stripe's search ~1 min).
 NOT_FOUND_GRACE = timedelta(minutes=15)
 _UNRESOLVED = frozenset({PaymentStatus.CREATED, PaymentStatus.UNKNOWN})
+# A debit or transfer the provider accepted ("processing") takes days to settle (SEPA: up
+# to 8 business days): alerting after a day would only cry wolf, so it waits a week more.
+_SLOW_METHODS = frozenset({PaymentMethod.SEPA_DEBIT, PaymentMethod.BANK_TRANSFER})
+SLOW_PATIENCE_DAYS = 7
 
 
 @frozen(kw_only=True)
@@ -314,6 +319,7 @@ class ResolveUnknownPayments:
                             at=now,
                             summary=f"payment {payment.id} is still {payment.status.value}; now looked up daily",
                         ),
+                        patient_days=_patience(payment),
                     )
                 )
             else:
@@ -528,3 +534,10 @@ def _pending(refund: Refund) -> bool:
 def _step(timer: Timer) -> int:
     """The attempt a janitor timer stands for (0-based, on ``RESOLVE_BACKOFF``)."""
     return timer.number("step") if "step" in timer.payload else 0
+
+
+def _patience(payment: Payment) -> int:
+    """Extra daily look-ups before the unresolved alert: a slow method the provider has
+    accepted (it gave a reference) is expected to take days; a lost answer is not."""
+    accepted = payment.status is PaymentStatus.CREATED and payment.provider_reference is not None
+    return SLOW_PATIENCE_DAYS if accepted and payment.method in _SLOW_METHODS else 0
