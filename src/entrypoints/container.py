@@ -86,6 +86,8 @@ from core.payments.use_cases.get_payment import GetPayment
 from core.payments.use_cases.get_payout_destinations import GetPayoutDestinations
 from core.payments.use_cases.receive_provider_events import ReceiveProviderEvents
 from core.payments.use_cases.reconcile_provider import ReconcileProvider
+from core.payments.use_cases.record_payment_outcome import RecordPaymentOutcome
+from core.payments.use_cases.record_refund_outcome import RecordRefundOutcome
 from core.payments.use_cases.refund_payment import RefundPayment
 from core.payments.use_cases.register_payout_destination import RegisterPayoutDestination
 from core.payments.use_cases.resolve_unknown_payments import ResolveUnknownPayments
@@ -273,6 +275,12 @@ class UseCases(containers.DeclarativeContainer):
     )
     refund_payment = providers.Singleton(
         RefundPayment, new_uow=new_uow, authorizer=authorizer, clock=clock, gateways=payment_gateways
+    )
+    record_refund_outcome = providers.Singleton(
+        RecordRefundOutcome, new_uow=new_uow, authorizer=authorizer, clock=clock, routing=routing_policy
+    )
+    record_payment_outcome = providers.Singleton(
+        RecordPaymentOutcome, new_uow=new_uow, authorizer=authorizer, clock=clock, routing=routing_policy
     )
     capture_payment = providers.Singleton(
         CapturePayment, new_uow=new_uow, authorizer=authorizer, clock=clock, router=payment_router

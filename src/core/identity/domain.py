@@ -92,6 +92,8 @@ PERMISSIONS: Mapping[str, frozenset[Persona]] = MappingProxyType(
         "payments.payment.read_any": frozenset({_SUPPORT, _FINANCE, _ADMIN}),
         "payments.refund": frozenset({_SUPPORT, _FINANCE}),
         "payments.reconcile": frozenset({_FINANCE}),
+        # What the provider's dashboard shows for a refund or payment it never answered.
+        "payments.outcome.record_by_hand": frozenset({_FINANCE}),
         "payments.charge.record": frozenset(),
         "payments.events.receive": frozenset(),
         "payments.events.apply": frozenset(),

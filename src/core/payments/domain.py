@@ -82,6 +82,9 @@ class Actions:
     RESOLVE_UNKNOWN = "payments.unknown.resolve"  # system: the janitor
     RECONCILE = "payments.reconcile"  # finance, or the system on a schedule
     CHECK_HOLD_DEADLINE = "payments.hold_deadline.check"  # system: a timer
+    # Finance: the final outcome of a refund or payment the provider never answered,
+    # as its dashboard shows it (runbook payments-unresolved).
+    SETTLE_BY_HAND = "payments.outcome.record_by_hand"
 
     ALL: ClassVar[frozenset[str]] = frozenset(
         {
@@ -96,6 +99,7 @@ class Actions:
             RESOLVE_UNKNOWN,
             RECONCILE,
             CHECK_HOLD_DEADLINE,
+            SETTLE_BY_HAND,
         }
     )
 
@@ -409,6 +413,39 @@ class RefundExceedsCaptured(DomainError):
     @property
     def detail(self) -> str:
         return f"payment {self.payment_id} has {self.refundable} left to refund; {self.requested} was requested"
+
+
+@frozen
+class RefundNotPending(DomainError):
+    """Only a pending refund's outcome can be recorded by hand: a final one was settled
+    by the provider's answer (or an earlier record) and its ledger entries are booked."""
+
+    code: ClassVar[str] = "refund_not_pending"
+    title: ClassVar[str] = "The refund is no longer pending"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
+    payment_id: str
+    refund_id: str
+    status: str
+
+    @property
+    def detail(self) -> str:
+        return f"refund {self.refund_id} of payment {self.payment_id} is {self.status}, not pending"
+
+
+@frozen
+class PaymentNotUnresolved(DomainError):
+    """Only a payment without a provider's answer (created, unknown) can have its outcome
+    recorded by hand: any other status came from the provider and is booked."""
+
+    code: ClassVar[str] = "payment_not_unresolved"
+    title: ClassVar[str] = "The payment has a provider's answer already"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
+    payment_id: str
+    status: str
+
+    @property
+    def detail(self) -> str:
+        return f"payment {self.payment_id} is {self.status}, not unknown or created"
 
 
 @frozen

@@ -52,6 +52,8 @@ from core.payments.use_cases.capture_payment import CapturePaymentCommand
 from core.payments.use_cases.get_payment import GetPaymentQuery
 from core.payments.use_cases.get_payout_destinations import GetPayoutDestinationsQuery
 from core.payments.use_cases.reconcile_provider import ReconcileProviderCommand
+from core.payments.use_cases.record_payment_outcome import RecordPaymentOutcomeCommand
+from core.payments.use_cases.record_refund_outcome import RecordRefundOutcomeCommand
 from core.payments.use_cases.refund_payment import RefundPaymentCommand
 from core.payments.use_cases.register_payout_destination import RegisterPayoutDestinationCommand
 from core.payments.use_cases.start_top_up import StartTopUpCommand
@@ -296,6 +298,19 @@ RUNNABLE: tuple[Runnable, ...] = (
         "refund_payment",
         RefundPaymentCommand,
         "Refund --amount of a captured payment to its payer through its provider, with a --reason (support, finance).",
+    ),
+    Runnable(
+        "record-refund-outcome",
+        "record_refund_outcome",
+        RecordRefundOutcomeCommand,
+        "Record a pending refund's final --status as the provider's dashboard shows it, with a --reason (finance).",
+    ),
+    Runnable(
+        "record-payment-outcome",
+        "record_payment_outcome",
+        RecordPaymentOutcomeCommand,
+        "Record an unknown or created payment's final --status as the provider's dashboard shows it"
+        " (captured: --amount, --provider-reference), with a --reason (finance).",
     ),
     Runnable(
         "reconcile-provider",

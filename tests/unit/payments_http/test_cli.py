@@ -56,6 +56,76 @@ def test_finance_reads_and_refunds_a_payment_with_gigcore_run(paid: tuple[World,
     assert len(gateway.refunds) == 1
 
 
+def test_finance_records_a_pending_refunds_outcome_with_gigcore_run(
+    paid: tuple[World, Cli, FakePaymentGateway, str],
+) -> None:
+    _world, cli, gateway, payment_id = paid
+    gateway.unavailable = True
+    refunding = cli("run", "refund-payment", "--as", "fin", "--payment-id", payment_id, "--amount", "5.00 EUR")
+    assert refunding.exit_code != 0  # no --reason
+    pending = cli(
+        "run", "refund-payment", "--as", "fin", "--payment-id", payment_id, "--amount", "5.00 EUR", "--reason", "late"
+    )
+    assert pending.exit_code == 7, pending.stderr  # unavailable: the refund stays pending
+    gateway.unavailable = False
+    [refund] = cli.ok("run", "get-payment", "--as", "fin", "--payment-id", payment_id)["refunds"]
+    assert refund["status"] == "pending"
+    args = ("run", "record-refund-outcome", "--payment-id", payment_id, "--refund-id", refund["refund_id"])
+    refused = cli(*args, "--as", "carl", "--status", "failed", "--reason", "dashboard")
+    assert refused.exit_code != 0
+    recorded = cli.ok(*args, "--as", "fin", "--status", "failed", "--reason", "dashboard: failed")
+    assert (recorded["status"], recorded["payment"]["status"]) == ("failed", "captured")
+    again = cli(*args, "--as", "fin", "--status", "succeeded", "--reason", "dashboard: succeeded")
+    assert again.exit_code == 4, again.stderr  # conflict
+    assert "refund_not_pending" in again.stderr
+    assert len(gateway.refunds) == 0
+
+
+def test_finance_records_an_unknown_payments_outcome_with_gigcore_run(
+    paid: tuple[World, Cli, FakePaymentGateway, str],
+) -> None:
+    world, cli, gateway, _payment_id = paid
+    gateway.lose_answers = 1
+    gateway.lookups_unavailable = True
+    view = world.uc.start_top_up()(
+        StartTopUpCommand(
+            by=world.user("cleo"),
+            idempotency_key=key(),
+            correlation_id=correlation_id(None),
+            amount=Money.of(900, "EUR"),
+            method=PaymentMethod.CARD,
+            country="NL",
+            payment_token="tok_visa",
+        )
+    )
+    assert view.status.value == "unknown"
+    args = ("run", "record-payment-outcome", "--payment-id", view.payment_id)
+    refused = cli(*args, "--as", "carl", "--status", "failed", "--reason", "dashboard")
+    assert refused.exit_code != 0
+    no_amount = cli(*args, "--as", "fin", "--status", "captured", "--reason", "dashboard", "--provider-reference", "x")
+    assert no_amount.exit_code == 2, no_amount.stderr  # invalid input
+    recorded = cli.ok(
+        *args,
+        "--as",
+        "fin",
+        "--status",
+        "captured",
+        "--amount",
+        "9.00 EUR",
+        "--provider-reference",
+        "stripe_ch_0002",
+        "--reason",
+        "stripe dashboard: succeeded",
+    )
+    assert (recorded["payment"]["status"], recorded["payment"]["credited"]) == (
+        "captured",
+        {"minor": 900, "currency": "EUR"},
+    )
+    again = cli(*args, "--as", "fin", "--status", "failed", "--reason", "dashboard")
+    assert again.exit_code == 4, again.stderr
+    assert "payment_not_unresolved" in again.stderr
+
+
 def test_reconcile_writes_the_report_and_exits_1_on_a_discrepancy(
     paid: tuple[World, Cli, FakePaymentGateway, str], tmp_path: Path
 ) -> None:

@@ -116,3 +116,102 @@ def test_without_providers_a_top_up_says_so_and_the_rest_works_as_before() -> No
         wallet = api.wallet(user)
         api.deposit(api.user("fin", Persona.FINANCE), wallet, 700)
         assert api.get(f"/v1/wallets/{wallet}/balance", user).json()["available"]["minor"] == 700
+
+
+def _pending_refund(
+    api: Api, gateway: FakePaymentGateway, client: dict[str, str], finance: dict[str, str]
+) -> tuple[str, str]:
+    """A captured top-up with a refund the provider was unavailable for: pending."""
+    payment = api.post("/v1/payments/top-ups", client, top_up_body()).json()
+    gateway.unavailable = True
+    body = {"amount": {"minor": 500, "currency": "EUR"}, "reason": "duplicate order"}
+    assert_problem(api.post(f"/v1/payments/{payment['payment_id']}/refunds", finance, body), 503, "gateway_unavailable")
+    gateway.unavailable = False
+    [refund] = api.get(f"/v1/payments/{payment['payment_id']}", finance).json()["refunds"]
+    assert refund["status"] == "pending"
+    return str(payment["payment_id"]), str(refund["refund_id"])
+
+
+def test_finance_records_a_pending_refunds_outcome(api: Api, gateway: FakePaymentGateway) -> None:
+    client, finance = api.user("cora"), api.user("fin", Persona.FINANCE)
+    payment_id, refund_id = _pending_refund(api, gateway, client, finance)
+    path = f"/v1/payments/{payment_id}/refunds/{refund_id}/outcome"
+    body = {"status": "failed", "reason": "stripe dashboard shows it failed"}
+    assert_problem(api.post(path, client, body), 403, "forbidden")
+    assert_problem(api.post(path, api.user("sup", Persona.SUPPORT), body), 403, "forbidden")
+    key = uuid.uuid4().hex
+    answer = api.post(path, finance, body, key=key)
+    assert answer.status_code == 200, answer.text
+    recorded = answer.json()
+    assert (recorded["refund_id"], recorded["status"], recorded["payment"]["status"]) == (
+        refund_id,
+        "failed",
+        "captured",
+    )
+    replay = api.post(path, finance, body, key=key)
+    assert replay.status_code == 200 and replay.json() == recorded
+    again = {"status": "succeeded", "reason": "changed my mind", "provider_reference": "re_1"}
+    problem = assert_problem(api.post(path, finance, again), 409, "refund_not_pending")
+    assert refund_id in problem["detail"]
+    assert len(gateway.refunds) == 0  # nothing was ever sent to the provider for it
+
+
+def test_bad_refund_outcomes_are_problems_not_errors(api: Api, gateway: FakePaymentGateway) -> None:
+    client, finance = api.user("cody"), api.user("fin", Persona.FINANCE)
+    payment_id, refund_id = _pending_refund(api, gateway, client, finance)
+    path = f"/v1/payments/{payment_id}/refunds/{refund_id}/outcome"
+    ok = {"status": "succeeded", "reason": "seen in the dashboard"}
+    assert_problem(api.post(path, finance, {**ok, "amount": 5}), 400, "malformed_request")
+    assert_problem(api.post(path, finance, {"status": "succeeded"}), 400, "malformed_request")
+    assert_problem(api.post(path, finance, {**ok, "reason": 7}), 400, "malformed_request")
+    assert_problem(api.post(path, finance, {**ok, "status": "pending"}), 422, "invalid_input")
+    assert_problem(api.post(path, finance, {**ok, "reason": ""}), 422, "invalid_input")
+    assert_problem(api.post(path, finance, {**ok, "reason": "x" * 501}), 422, "invalid_input")
+    assert_problem(api.post(path, finance, {**ok, "provider_reference": ""}), 422, "invalid_input")
+    assert_problem(api.post(f"/v1/payments/{payment_id}/refunds/rfd_nope/outcome", finance, ok), 422, "invalid_input")
+    assert_problem(api.post("/v1/payments/pay_nope/refunds/rfd_nope/outcome", finance, ok), 404, "payment_not_found")
+    assert_problem(api.client.post(path, json=ok, headers=finance), 400, "idempotency_key_required")
+    assert api.get(f"/v1/payments/{payment_id}", finance).json()["refunds"][0]["status"] == "pending"
+    answer = api.post(path, finance, {**ok, "provider_reference": "re_dash_1"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["payment"]["refunds"][0]["provider_reference"] == "re_dash_1"
+
+
+def test_finance_records_an_unknown_payments_outcome(api: Api, gateway: FakePaymentGateway) -> None:
+    client, finance = api.user("cyd"), api.user("fin", Persona.FINANCE)
+    gateway.lose_answers = 1
+    gateway.lookups_unavailable = True
+    payment = api.post("/v1/payments/top-ups", client, top_up_body()).json()
+    assert payment["status"] == "unknown"
+    path = f"/v1/payments/{payment['payment_id']}/outcome"
+    captured = {
+        "status": "captured",
+        "reason": "stripe dashboard: succeeded",
+        "amount": {"minor": 1_500, "currency": "EUR"},
+        "provider_reference": "stripe_ch_0001",
+    }
+    assert_problem(api.post(path, client, captured), 403, "forbidden")
+    assert_problem(api.post(path, finance, {**captured, "fee": 1}), 400, "malformed_request")
+    assert_problem(
+        api.post(path, finance, {**captured, "amount": {"minor": 15.0, "currency": "EUR"}}), 400, "malformed_request"
+    )
+    assert_problem(api.post(path, finance, {**captured, "status": "refunded"}), 422, "invalid_input")
+    assert_problem(api.post(path, finance, {**captured, "amount": None}), 422, "invalid_input")
+    assert_problem(
+        api.post(path, finance, {**captured, "amount": {"minor": 1_500, "currency": "USD"}}), 422, "invalid_input"
+    )
+    assert_problem(api.post(path, finance, {"status": "failed", "reason": ""}), 422, "invalid_input")
+    assert_problem(api.post("/v1/payments/pay_nope/outcome", finance, captured), 404, "payment_not_found")
+    key = uuid.uuid4().hex
+    answer = api.post(path, finance, captured, key=key)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["status"], body["provider_reference"], body["credited"]) == (
+        "captured",
+        "stripe_ch_0001",
+        {"minor": 1_500, "currency": "EUR"},
+    )
+    assert api.post(path, finance, captured, key=key).json() == body
+    failed = {"status": "failed", "reason": "changed my mind"}
+    assert_problem(api.post(path, finance, failed), 409, "payment_not_unresolved")
+    assert len(gateway.charges) == 1

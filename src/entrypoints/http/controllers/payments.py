@@ -19,11 +19,22 @@ from core.payments.domain import (
     PaymentId,
     PaymentMethod,
     PaymentView,
+    RefundId,
     RefundView,
 )
 from core.payments.use_cases.capture_payment import CapturePayment, CapturePaymentCommand
 from core.payments.use_cases.get_payment import GetPayment, GetPaymentQuery
 from core.payments.use_cases.reconcile_provider import ReconcileProvider, ReconcileProviderCommand
+from core.payments.use_cases.record_payment_outcome import (
+    PaymentOutcome,
+    RecordPaymentOutcome,
+    RecordPaymentOutcomeCommand,
+)
+from core.payments.use_cases.record_refund_outcome import (
+    RecordRefundOutcome,
+    RecordRefundOutcomeCommand,
+    RefundOutcome,
+)
 from core.payments.use_cases.refund_payment import RefundPayment, RefundPaymentCommand
 from core.payments.use_cases.start_top_up import StartTopUp, StartTopUpCommand
 from core.shared.actor import Actor
@@ -39,7 +50,15 @@ from entrypoints.http.schemas import MoneyBody
 _WRITE = problem_responses(400, 401, 403, 404, 409, 413, 422, 503)
 _READ = problem_responses(400, 401, 403, 404, 422, 503)
 
-USE_CASES = ("start_top_up", "capture_payment", "get_payment", "refund_payment", "reconcile_provider")
+USE_CASES = (
+    "start_top_up",
+    "capture_payment",
+    "get_payment",
+    "refund_payment",
+    "record_refund_outcome",
+    "record_payment_outcome",
+    "reconcile_provider",
+)
 
 
 def payments_dependencies(runtime: Runtime) -> dict[str, Provide]:
@@ -81,6 +100,28 @@ class TopUpRequest:
 class RefundRequest:
     amount: MoneyBody
     reason: str
+
+
+@frozen(kw_only=True)
+class RefundOutcomeRequest:
+    """What the provider's dashboard shows: ``succeeded`` or ``failed``, why you say so,
+    and the refund's reference there when it has one."""
+
+    status: str
+    reason: str
+    provider_reference: str | None = None
+
+
+@frozen(kw_only=True)
+class PaymentOutcomeRequest:
+    """What the provider's dashboard shows: ``captured`` (with the ``amount`` it took, in the
+    payment's currency, and the payment's ``provider_reference`` there) or ``failed``, and why
+    you say so."""
+
+    status: str
+    reason: str
+    amount: MoneyBody | None = None
+    provider_reference: str | None = None
 
 
 @frozen(kw_only=True)
@@ -137,6 +178,20 @@ def _method(text: str) -> PaymentMethod:
         return PaymentMethod(text)
     except ValueError:
         raise InvalidInput("method", f"one of {', '.join(m.value for m in PaymentMethod)}") from None
+
+
+def _refund_outcome(text: str) -> RefundOutcome:
+    try:
+        return RefundOutcome(text)
+    except ValueError:
+        raise InvalidInput("status", "succeeded or failed") from None
+
+
+def _payment_outcome(text: str) -> PaymentOutcome:
+    try:
+        return PaymentOutcome(text)
+    except ValueError:
+        raise InvalidInput("status", "captured or failed") from None
 
 
 def _action(action: ClientAction | None) -> ClientActionResponse | None:
@@ -278,6 +333,77 @@ class PaymentsController(Controller):
         return RefundResultResponse(
             refund_id=result.refund_id, status=result.status.value, payment=payment_response(result.payment)
         )
+
+    @post(
+        "/{payment_id:str}/refunds/{refund_id:str}/outcome",
+        status_code=200,
+        sync_to_thread=True,
+        operation_id="recordRefundOutcome",
+        responses=_WRITE,
+    )
+    def refund_outcome(
+        self,
+        *,
+        payment_id: FromPath[str],
+        refund_id: FromPath[str],
+        data: JSONBody[RefundOutcomeRequest],
+        actor: NamedDependency[Actor],
+        idempotency_key: NamedDependency[IdempotencyKey],
+        correlation_id: NamedDependency[CorrelationId],
+        record_refund_outcome: NamedDependency[RecordRefundOutcome],
+    ) -> RefundResultResponse:
+        """Record the final outcome of a refund still `pending` as the provider's dashboard
+        shows it (finance), when no answer or webhook will: `failed` books the amount back
+        to the payer's wallet once; `succeeded` keeps it refunded. Applied as the provider's
+        answer would be; a 409 `refund_not_pending` means it is final already."""
+        command = RecordRefundOutcomeCommand(
+            by=actor,
+            idempotency_key=idempotency_key,
+            correlation_id=correlation_id,
+            payment_id=PaymentId(payment_id),
+            refund_id=RefundId(refund_id),
+            status=_refund_outcome(data.status),
+            reason=data.reason,
+            provider_reference=data.provider_reference,
+        )
+        result = record_refund_outcome(command)
+        return RefundResultResponse(
+            refund_id=result.refund_id, status=result.status.value, payment=payment_response(result.payment)
+        )
+
+    @post(
+        "/{payment_id:str}/outcome",
+        status_code=200,
+        sync_to_thread=True,
+        operation_id="recordPaymentOutcome",
+        responses=_WRITE,
+    )
+    def payment_outcome(
+        self,
+        *,
+        payment_id: FromPath[str],
+        data: JSONBody[PaymentOutcomeRequest],
+        actor: NamedDependency[Actor],
+        idempotency_key: NamedDependency[IdempotencyKey],
+        correlation_id: NamedDependency[CorrelationId],
+        record_payment_outcome: NamedDependency[RecordPaymentOutcome],
+    ) -> PaymentResponse:
+        """Record the final outcome of a payment still `unknown` or `created` as the
+        provider's dashboard shows it (finance), when no lookup or webhook will: `captured`
+        credits the payer's wallet once with what the provider took (never more than the
+        payment's amount), `failed` credits nothing. Applied as a lookup's answer would be;
+        a 409 `payment_not_unresolved` means the provider answered already."""
+        command = RecordPaymentOutcomeCommand(
+            by=actor,
+            idempotency_key=idempotency_key,
+            correlation_id=correlation_id,
+            payment_id=PaymentId(payment_id),
+            status=_payment_outcome(data.status),
+            reason=data.reason,
+            amount=None if data.amount is None else money_from_body(data.amount),
+            provider_reference=data.provider_reference,
+        )
+        return payment_response(record_payment_outcome(command).payment)
 
 
 @post(
