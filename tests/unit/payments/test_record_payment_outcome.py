@@ -212,6 +212,21 @@ def test_only_finance_records_a_payments_outcome() -> None:
     assert world.payment(payment_id).status is PaymentStatus.UNKNOWN
 
 
+def test_a_reference_that_names_another_payment_is_refused() -> None:
+    world, alice = PaymentsWorld(), client()
+    paid = world.top_up(alice, 500)  # answered: known as stripe_ch_0001
+    payment_id = _unknown(world, alice)
+    assert paid.provider_reference is not None
+    with pytest.raises(InvalidInput):
+        _recorder(world)(
+            _command(
+                payment_id, PaymentOutcome.CAPTURED, amount=Money.of(1_200, "EUR"), reference=paid.provider_reference
+            )
+        )
+    assert world.payment(payment_id).status is PaymentStatus.UNKNOWN
+    assert world.wallet_balance(alice) == 500
+
+
 @pytest.mark.parametrize(
     ("field", "status", "change"),
     [

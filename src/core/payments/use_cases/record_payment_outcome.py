@@ -141,6 +141,9 @@ class RecordPaymentOutcome:
                         "provider_reference",
                         f"payment {payment.id} is known at the provider as {payment.provider_reference}",
                     )
+                other = uow.payments.by_provider_reference(payment.provider, reference)
+                if other is not None and other.id != payment.id:
+                    raise InvalidInput("provider_reference", f"{reference} is another payment's reference")
                 knew = payment.provider_reference
                 payment.answered(
                     ChargeResult(
