@@ -416,6 +416,27 @@ class RefundExceedsCaptured(DomainError):
 
 
 @frozen
+class RefundStillSent(DomainError):
+    """A refund whose call the janitor still sends (it has no answer and may be sent again
+    with its key) cannot be recorded failed by hand: a call in flight could refund the card
+    while the record books the money back. It can be once the provider accepted it (it has
+    a reference) or the janitor holds it (past the resend window)."""
+
+    code: ClassVar[str] = "refund_still_sent"
+    title: ClassVar[str] = "The refund is still being sent to the provider"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
+    payment_id: str
+    refund_id: str
+
+    @property
+    def detail(self) -> str:
+        return (
+            f"refund {self.refund_id} of payment {self.payment_id} is still sent to the provider by the janitor; "
+            "record it failed once the provider accepted it or the janitor holds it"
+        )
+
+
+@frozen
 class RefundNotPending(DomainError):
     """Only a pending refund's outcome can be recorded by hand: a final one was settled
     by the provider's answer (or an earlier record) and its ledger entries are booked."""

@@ -177,6 +177,25 @@ def test_an_unknown_payment_recorded_failed_credits_nothing() -> None:
     )
 
 
+def test_a_capture_the_janitor_finds_while_finance_records_a_failure_is_still_credited() -> None:
+    world, alice = PaymentsWorld(), client()
+    gateway = world.gateways["stripe"]
+    gateway.lose_answers = 1
+    payment_id = world.top_up(alice, 1_200).payment_id
+    lookup = gateway.lookup
+
+    def racing_lookup(*args: object) -> object:  # finance records while the lookup is in flight
+        _recorder(world)(_command(payment_id, PaymentOutcome.FAILED))
+        return lookup(*args)  # type: ignore[arg-type]
+
+    gateway.lookup = racing_lookup  # type: ignore[assignment,method-assign]
+    world.clock.advance(resolve_delay(0))
+    assert [r.outcome for r in world.run_janitor().resolved] == ["resolved"]
+    assert world.payment(payment_id).status is PaymentStatus.CAPTURED  # the provider's fact outranks failed
+    assert world.wallet_balance(alice) == 1_200
+    assert world.entries_of_kind("payment_capture") == 1
+
+
 def test_a_created_payment_the_provider_accepted_keeps_its_reference() -> None:
     world, alice = PaymentsWorld(), client()
     world.gateways["stripe"].next_status = ProviderStatus.PROCESSING

@@ -16,6 +16,7 @@ from core.payments.domain import (
     RefundId,
     RefundNotPending,
     RefundStatus,
+    RefundStillSent,
     TimerKinds,
 )
 from core.payments.use_cases.record_refund_outcome import (
@@ -178,11 +179,37 @@ def test_a_pending_refund_recorded_succeeded_books_nothing_more_and_a_later_webh
     assert world.entries_of_kind("payment_refund") == 1
 
 
+def test_a_refund_the_janitor_still_sends_cannot_be_recorded_failed_so_it_is_never_paid_twice() -> None:
+    world, alice = PaymentsWorld(), client()
+    payment_id, refund_id = _pending_refund(world, alice)  # never reached the provider: resent
+    gateway = world.gateways["stripe"]
+    with pytest.raises(RefundStillSent):  # a resend in flight could refund the card meanwhile
+        _recorder(world)(_command(payment_id, refund_id, RefundOutcome.FAILED))
+    world.clock.advance(timedelta(days=1))
+    world.run_janitor()
+    # The janitor's resend refunded the card once; the wallet did not get the 4.00 back.
+    assert len(gateway.refunds) == 1
+    assert world.payment(payment_id).refund(refund_id).status is RefundStatus.SUCCEEDED
+    assert world.wallet_balance(alice) == 600
+
+
+def test_a_refund_the_provider_knows_can_be_recorded_failed_while_the_janitor_would_resend() -> None:
+    world, alice = PaymentsWorld(), client()
+    payment_id, refund_id = _pending_refund(world, alice)
+    # Finance found it in the provider's dashboard, failed: its reference makes a resend
+    # (same key) answer that same refund.
+    _recorder(world)(_command(payment_id, refund_id, RefundOutcome.FAILED, reference="re_dashboard_1"))
+    assert world.payment(payment_id).refund(refund_id).status is RefundStatus.FAILED
+    assert world.wallet_balance(alice) == 1_000
+
+
 def test_replaying_the_key_returns_the_first_result_and_a_second_record_is_refused() -> None:
     world, alice = PaymentsWorld(), client()
     payment_id, refund_id = _pending_refund(world, alice)
     record = _recorder(world)
-    first = _command(payment_id, refund_id, RefundOutcome.FAILED, k=IdempotencyKey("settle-once"))
+    first = _command(
+        payment_id, refund_id, RefundOutcome.FAILED, reference="re_dashboard_1", k=IdempotencyKey("settle-once")
+    )
     answer = record(first)
     assert record(first) == answer
     assert isinstance(answer, RecordRefundOutcomeResult)
@@ -207,7 +234,11 @@ def test_a_refund_the_provider_answered_cannot_be_recorded_by_hand() -> None:
 def test_the_reason_is_audited() -> None:
     world, alice = PaymentsWorld(), client()
     payment_id, refund_id = _pending_refund(world, alice)
-    _recorder(world)(_command(payment_id, refund_id, RefundOutcome.FAILED, reason="  seen failed in dashboard  "))
+    _recorder(world)(
+        _command(
+            payment_id, refund_id, RefundOutcome.FAILED, reason="  seen failed in dashboard  ", reference="re_dash_2"
+        )
+    )
     [record] = [
         r.draft
         for chain in world.store.audit.values()

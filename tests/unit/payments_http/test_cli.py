@@ -73,7 +73,11 @@ def test_finance_records_a_pending_refunds_outcome_with_gigcore_run(
     args = ("run", "record-refund-outcome", "--payment-id", payment_id, "--refund-id", refund["refund_id"])
     refused = cli(*args, "--as", "carl", "--status", "failed", "--reason", "dashboard")
     assert refused.exit_code != 0
-    recorded = cli.ok(*args, "--as", "fin", "--status", "failed", "--reason", "dashboard: failed")
+    still_sent = cli(*args, "--as", "fin", "--status", "failed", "--reason", "dashboard: failed")
+    assert still_sent.exit_code == 4 and "refund_still_sent" in still_sent.stderr
+    recorded = cli.ok(
+        *args, "--as", "fin", "--status", "failed", "--reason", "dashboard: failed", "--provider-reference", "re_d1"
+    )
     assert (recorded["status"], recorded["payment"]["status"]) == ("failed", "captured")
     again = cli(*args, "--as", "fin", "--status", "succeeded", "--reason", "dashboard: succeeded")
     assert again.exit_code == 4, again.stderr  # conflict

@@ -139,6 +139,9 @@ def test_finance_records_a_pending_refunds_outcome(api: Api, gateway: FakePaymen
     body = {"status": "failed", "reason": "stripe dashboard shows it failed"}
     assert_problem(api.post(path, client, body), 403, "forbidden")
     assert_problem(api.post(path, api.user("sup", Persona.SUPPORT), body), 403, "forbidden")
+    # Still sent by the janitor: recording it failed could pay it twice.
+    assert_problem(api.post(path, finance, body), 409, "refund_still_sent")
+    body = {**body, "provider_reference": "re_dashboard_1"}  # found at the provider, failed
     key = uuid.uuid4().hex
     answer = api.post(path, finance, body, key=key)
     assert answer.status_code == 200, answer.text

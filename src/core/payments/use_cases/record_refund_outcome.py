@@ -12,6 +12,7 @@ from core.payments.domain import (
     RefundId,
     RefundNotPending,
     RefundStatus,
+    RefundStillSent,
     RoutingPolicy,
 )
 from core.payments.ports import PaymentsUnitOfWork
@@ -69,7 +70,8 @@ class RecordRefundOutcome:
 
     Raises Forbidden (finance only), InvalidInput (the reason: 1-500 characters; a
     reference other than the refund's, or another refund's; an unknown refund),
-    PaymentNotFound, RefundNotPending. Emits PaymentStatusChanged, PaymentRefunded and
+    PaymentNotFound, RefundNotPending, RefundStillSent (``failed`` for a refund the janitor
+    still sends: neither accepted by the provider nor held). Emits PaymentStatusChanged, PaymentRefunded and
     alerts as ``settle_ledger`` does.
     """
 
@@ -111,6 +113,14 @@ class RecordRefundOutcome:
             if refund.status is not RefundStatus.PENDING:
                 raise RefundNotPending(payment.id, refund.id, refund.status.value)
             reference = None if command.provider_reference is None else command.provider_reference.strip()
+            now = self._clock.now()
+            if (
+                command.status is RefundOutcome.FAILED
+                and refund.provider_reference is None
+                and reference is None
+                and refund.may_resend(now)
+            ):
+                raise RefundStillSent(payment.id, refund.id)
             if reference is not None:
                 # Refunds are matched by ids only (ADR 12): a reference must name this one alone.
                 if refund.provider_reference is not None and refund.provider_reference != reference:
@@ -120,7 +130,6 @@ class RecordRefundOutcome:
                     )
                 if any(r.provider_reference == reference for r in payment.refunds if r is not refund):
                     raise InvalidInput("provider_reference", f"another refund of payment {payment.id} has it")
-            now = self._clock.now()
             before = payment.status.value
             payment.refund_observed(
                 provider_refund_reference=reference,

@@ -251,7 +251,11 @@ class ResolveUnknownPayments:
             timer = uow.timers.claim(command.timer_id)
             payment = uow.payments.lock(payment_id)
             target = f"payment:{payment.id}"
-            if timer is None or payment.status not in _UNRESOLVED or command.answer is None:
+            if (
+                timer is None
+                or command.answer is None
+                or (payment.status not in _UNRESOLVED and not _captured_after_failure(payment, command.answer))
+            ):
                 if timer is not None:
                     uow.timers.mark_fired(timer.id, at=now, outcome=OBSOLETE)
                 result = ResolvedPayment(
@@ -529,6 +533,18 @@ class ResolveUnknownPayments:
 def _pending(refund: Refund) -> bool:
     """A refund the provider has not finished (for all we know)."""
     return refund.status is RefundStatus.PENDING
+
+
+def _captured_after_failure(payment: Payment, answer: LookupAnswer) -> bool:
+    """A lookup that found the charge captured while the payment was recorded failed
+    meanwhile (by hand, during the call): the provider's capture outranks the failure, as a
+    capture webhook's does, so it is applied rather than dropped as obsolete."""
+    return (
+        payment.status is PaymentStatus.FAILED
+        and answer.found
+        and answer.status == ProviderStatus.CAPTURED.value
+        and answer.provider_reference is not None
+    )
 
 
 def _step(timer: Timer) -> int:
