@@ -13,14 +13,15 @@ the timers behind it still fire and it is tried again then.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Protocol, Self
+from typing import Protocol, Self, TypeVar
 
 from attrs import field, frozen
 
-from core.shared.errors import DomainError, InvalidInput
+from core.shared.errors import DomainError, ErrorCategory, InvalidInput
+from core.shared.idempotency import IdempotencyKeyReused
 from core.shared.ids import new_id
 
 TimerPayload = Mapping[str, str | int]
@@ -138,3 +139,37 @@ def postpone_failed(new_uow: Callable[[], TimersUnitOfWork], timer_id: str, *, n
             uow.commit()
     except DomainError:  # DependencyUnavailable, ConcurrentUpdate: left due
         pass
+
+
+R = TypeVar("R")
+
+
+def fire_each(
+    due: Sequence[Timer],
+    fire: Callable[[Timer], R],
+    *,
+    new_uow: Callable[[], TimersUnitOfWork],
+    now: Callable[[], datetime],
+) -> tuple[list[R], list[str]]:
+    """Fire each due timer on its own (``fire`` runs its command); returns (the results,
+    the ids of the timers that failed). A timer another poller fired meanwhile with another
+    answer (IdempotencyKeyReused) is skipped; one whose handler fails — a domain error, or
+    a bug such as a malformed payload — is reported and postponed (``postpone_failed``) so
+    it never stalls the ones behind it. DependencyUnavailable stops the batch: nothing
+    else would get through either."""
+    fired: list[R] = []
+    failed: list[str] = []
+    for timer in due:
+        try:
+            fired.append(fire(timer))
+        except IdempotencyKeyReused:
+            continue
+        except DomainError as error:
+            if error.category is ErrorCategory.UNAVAILABLE and error.code == "dependency_unavailable":
+                raise
+            failed.append(timer.id)
+            postpone_failed(new_uow, timer.id, now=now())
+        except Exception:  # a bug in one timer must not stall the others
+            failed.append(timer.id)
+            postpone_failed(new_uow, timer.id, now=now())
+    return fired, failed

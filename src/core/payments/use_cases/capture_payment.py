@@ -42,14 +42,13 @@ from core.payments.use_cases.waiting_events import apply_waiting_events
 from core.shared.actor import Actor
 from core.shared.authorization import Authorizer, Forbidden
 from core.shared.commands import Change, CommandRunner
-from core.shared.errors import DomainError, ErrorCategory, InvalidInput
+from core.shared.errors import DomainError, InvalidInput
 from core.shared.events import DomainEvent
 from core.shared.gateways import GatewayDeclined
-from core.shared.idempotency import IdempotencyKeyReused
 from core.shared.ids import CorrelationId, IdempotencyKey
 from core.shared.money import Money
 from core.shared.time import Clock
-from core.shared.timers import OBSOLETE, postpone_failed
+from core.shared.timers import OBSOLETE, Timer, fire_each
 
 MAX_BATCH = 1_000
 # A capture's answer applies to an AUTHORIZED payment; the payer's return may also find the
@@ -228,34 +227,25 @@ class CapturePayment:
             raise Forbidden(Actions.CAPTURE)
         with self._new_uow() as uow:
             due = uow.timers.due(self._clock.now(), kinds=(TimerKinds.CAPTURE,), limit=command.limit)
-        fired: list[CaptureOutcome] = []
-        failed: list[str] = []
-        for timer in due:
-            try:
-                payment_id = PaymentId(timer.text("payment_id"))
-                with self._new_uow() as uow:
-                    payment = uow.payments.get(payment_id)
-                answer = self._capture(payment) if payment.status is PaymentStatus.AUTHORIZED else None
-                record = RecordCaptureCommand(
-                    by=command.by,
-                    idempotency_key=IdempotencyKey(f"timer:{timer.id}"),
-                    correlation_id=command.correlation_id,
-                    payment_id=payment_id,
-                    answer=answer,
-                    timer_id=timer.id,
-                )
-                fired.append(self._record(record))
-            except IdempotencyKeyReused:
-                continue  # a concurrent scheduler fired it with another answer
-            except DomainError as error:
-                if error.category is ErrorCategory.UNAVAILABLE and error.code == "dependency_unavailable":
-                    raise
-                failed.append(timer.id)
-                postpone_failed(self._new_uow, timer.id, now=self._clock.now())
-            except Exception:  # a bug in one timer (a malformed payload) must not stall the others
-                failed.append(timer.id)
-                postpone_failed(self._new_uow, timer.id, now=self._clock.now())
+        fired, failed = fire_each(
+            due, lambda timer: self._fire(timer, command), new_uow=self._new_uow, now=self._clock.now
+        )
         return CaptureDuePaymentsResult(fired=tuple(fired), failed=tuple(failed))
+
+    def _fire(self, timer: Timer, command: CaptureDuePaymentsCommand) -> CaptureOutcome:
+        payment_id = PaymentId(timer.text("payment_id"))
+        with self._new_uow() as uow:
+            payment = uow.payments.get(payment_id)
+        answer = self._capture(payment) if payment.status is PaymentStatus.AUTHORIZED else None
+        record = RecordCaptureCommand(
+            by=command.by,
+            idempotency_key=IdempotencyKey(f"timer:{timer.id}"),
+            correlation_id=command.correlation_id,
+            payment_id=payment_id,
+            answer=answer,
+            timer_id=timer.id,
+        )
+        return self._record(record)
 
     # -- the call and its record -------------------------------------------------------------
 

@@ -31,14 +31,13 @@ from core.payments.use_cases.waiting_events import apply_waiting_events
 from core.shared.actor import Actor
 from core.shared.authorization import Authorizer, Forbidden
 from core.shared.commands import Change, CommandRunner
-from core.shared.errors import DomainError, ErrorCategory, InvalidInput
+from core.shared.errors import DomainError, InvalidInput
 from core.shared.events import DomainEvent
 from core.shared.gateways import GatewayDeclined, GatewayOutcomeUnknown
-from core.shared.idempotency import IdempotencyKeyReused
 from core.shared.ids import CorrelationId, IdempotencyKey
 from core.shared.money import Money
 from core.shared.time import Clock
-from core.shared.timers import OBSOLETE, Timer, postpone_failed
+from core.shared.timers import OBSOLETE, Timer, fire_each
 
 MAX_BATCH = 1_000
 # A provider that has no record of a charge this long after we created it never got it
@@ -184,25 +183,15 @@ class ResolveUnknownPayments:
             due = uow.timers.due(
                 self._clock.now(), kinds=(TimerKinds.RESOLVE, TimerKinds.REFUND_RETRY), limit=command.limit
             )
-        resolved: list[ResolvedPayment] = []
-        failed: list[str] = []
-        for timer in due:
-            try:
-                if timer.kind == TimerKinds.REFUND_RETRY:
-                    resolved.append(self._fire_refund(timer, command))
-                else:
-                    resolved.append(self._fire(timer, command))
-            except IdempotencyKeyReused:
-                continue  # a concurrent janitor fired it with another answer
-            except DomainError as error:
-                if error.category is ErrorCategory.UNAVAILABLE and error.code == "dependency_unavailable":
-                    raise
-                failed.append(timer.id)
-                postpone_failed(self._new_uow, timer.id, now=self._clock.now())
-            except Exception:  # a bug in one timer (a malformed payload) must not stall the others
-                failed.append(timer.id)
-                postpone_failed(self._new_uow, timer.id, now=self._clock.now())
+        resolved, failed = fire_each(
+            due, lambda timer: self._fire_timer(timer, command), new_uow=self._new_uow, now=self._clock.now
+        )
         return ResolveUnknownPaymentsResult(resolved=tuple(resolved), failed=tuple(failed))
+
+    def _fire_timer(self, timer: Timer, command: ResolveUnknownPaymentsCommand) -> ResolvedPayment:
+        if timer.kind == TimerKinds.REFUND_RETRY:
+            return self._fire_refund(timer, command)
+        return self._fire(timer, command)
 
     def _fire(self, timer: Timer, command: ResolveUnknownPaymentsCommand) -> ResolvedPayment:
         with self._new_uow() as uow:
